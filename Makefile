@@ -1,0 +1,39 @@
+# srbench: everything a fresh machine with Python 3.11 needs.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PRESET ?= quick
+
+.PHONY: run test test-fast test-slow setup setup-browser clean help
+
+help:
+	@echo "make run    - set up .venv and run the nightly pipeline on the offline 'quick' preset"
+	@echo "make test   - set up .venv (and headless Chromium) and run the whole test suite"
+	@echo "make test-fast - the suite without slow/browser tests"
+
+$(BIN)/srbench: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(BIN)/srbench
+
+setup-browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+run: setup
+	$(BIN)/srbench run --preset $(PRESET)
+
+test: setup setup-browser
+	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m slow -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not browser" -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info

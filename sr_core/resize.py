@@ -1,0 +1,128 @@
+"""MATLAB-compatible ``imresize`` (bicubic and bilinear), the degradation behind DIV2K's LR images.
+
+MATLAB's ``imresize(img, 1/scale, 'bicubic')`` uses the Keys cubic kernel with a = -0.5, widened by the
+scale factor when shrinking (antialiasing), half-pixel-centred sampling, symmetric padding at the
+borders, and resizes one dimension at a time (rows first when both scales are equal). For uint8 input
+each pass is rounded half away from zero and clipped to 0..255, as MATLAB's ``imresizemex`` does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+
+Method = Literal["bicubic", "bilinear"]
+
+
+def _cubic(x: np.ndarray) -> np.ndarray:
+    absx = np.abs(x)
+    absx2 = absx * absx
+    absx3 = absx2 * absx
+    return (1.5 * absx3 - 2.5 * absx2 + 1.0) * (absx <= 1) + (
+        -0.5 * absx3 + 2.5 * absx2 - 4.0 * absx + 2.0
+    ) * ((absx > 1) & (absx <= 2))
+
+
+def _triangle(x: np.ndarray) -> np.ndarray:
+    absx = np.abs(x)
+    return (1.0 - absx) * (absx <= 1)
+
+
+_KERNELS = {"bicubic": (_cubic, 4.0), "bilinear": (_triangle, 2.0)}
+
+
+def contributions(
+    in_length: int, out_length: int, scale: float, method: Method = "bicubic", antialias: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and 0-based source indices, each of shape (out_length, taps), as MATLAB computes them."""
+    kernel, width = _KERNELS[method]
+    if scale < 1 and antialias:
+        base = kernel
+        kernel = lambda x: scale * base(scale * x)  # noqa: E731 - widened kernel
+        width = width / scale
+    x = np.arange(1, out_length + 1, dtype=np.float64)
+    u = x / scale + 0.5 * (1.0 - 1.0 / scale)
+    left = np.floor(u - width / 2.0)
+    taps = int(math.ceil(width)) + 2
+    indices = left[:, None] + np.arange(taps, dtype=np.float64)[None, :]
+    weights = kernel(u[:, None] - indices)
+    weights = weights / weights.sum(axis=1, keepdims=True)
+    # Symmetric padding: index -1 maps to 0, in_length maps to in_length - 1, and so on.
+    mirror = np.concatenate([np.arange(in_length), np.arange(in_length - 1, -1, -1)])
+    indices = mirror[np.mod(indices.astype(np.int64) - 1, 2 * in_length)]
+    keep = np.any(weights != 0, axis=0)
+    return weights[:, keep], indices[:, keep]
+
+
+def _resize_axis(
+    img: np.ndarray, axis: int, out_length: int, scale: float, method: Method, antialias: bool
+) -> np.ndarray:
+    weights, indices = contributions(img.shape[axis], out_length, scale, method, antialias)
+    moved = np.moveaxis(img.astype(np.float64, copy=False), axis, 0)
+    out = np.zeros((out_length,) + moved.shape[1:], dtype=np.float64)
+    shape = (out_length,) + (1,) * (moved.ndim - 1)
+    for tap in range(weights.shape[1]):
+        out += weights[:, tap].reshape(shape) * moved[indices[:, tap]]
+    return np.moveaxis(out, 0, axis)
+
+
+def _round_uint8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
+
+
+def imresize(
+    img: np.ndarray,
+    scale: float | None = None,
+    output_shape: tuple[int, int] | None = None,
+    method: Method = "bicubic",
+    antialias: bool = True,
+) -> np.ndarray:
+    """Resize an HxW or HxWxC image like MATLAB's ``imresize``.
+
+    Give ``scale`` (e.g. 0.25 to shrink by 4) or ``output_shape`` (rows, cols). uint8 in gives uint8
+    out (MATLAB rounding); float in gives float64 out, unclipped.
+    """
+    if img.ndim not in (2, 3):
+        raise ValueError(f"expected an HxW or HxWxC image, got shape {img.shape}")
+    in_h, in_w = img.shape[:2]
+    if output_shape is None:
+        if scale is None or scale <= 0:
+            raise ValueError("give a positive scale or an output_shape")
+        out_h, out_w = int(math.ceil(in_h * scale)), int(math.ceil(in_w * scale))
+        scale_h = scale_w = float(scale)
+    else:
+        out_h, out_w = output_shape
+        if scale is None:
+            scale_h, scale_w = out_h / in_h, out_w / in_w
+        else:
+            scale_h = scale_w = float(scale)
+    is_uint8 = img.dtype == np.uint8
+    # MATLAB resizes the dimension with the smaller scale factor first; rows first on a tie.
+    order = (0, 1) if scale_h <= scale_w else (1, 0)
+    out = img
+    for axis in order:
+        length, axis_scale = ((out_h, scale_h) if axis == 0 else (out_w, scale_w))
+        out = _resize_axis(out, axis, length, axis_scale, method, antialias)
+        if is_uint8:
+            out = _round_uint8(out)
+    return out
+
+
+def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
+    """Crop the bottom/right so both sides are multiples of ``scale`` (the SR papers' convention)."""
+    h, w = img.shape[:2]
+    return img[: h - h % scale, : w - w % scale]
+
+
+def downscale(hr: np.ndarray, scale: int) -> np.ndarray:
+    """The degradation: MATLAB bicubic ``imresize(hr, 1/scale)`` of a modcropped uint8 HR image."""
+    hr = modcrop(hr, scale)
+    return imresize(hr, output_shape=(hr.shape[0] // scale, hr.shape[1] // scale), scale=1.0 / scale)
+
+
+def upscale(lr: np.ndarray, scale: int, method: Method = "bicubic") -> np.ndarray:
+    """The interpolation baselines: MATLAB ``imresize(lr, scale, method)``."""
+    return imresize(lr, output_shape=(lr.shape[0] * scale, lr.shape[1] * scale), scale=float(scale),
+                    method=method)

@@ -1,0 +1,1 @@
+"""The ``srbench`` command line; the library is ``sr_core``, the pipeline is ``flows``/``tasks``."""

@@ -1,0 +1,9 @@
+"""Subcommands (filled in by the issue that owns them)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's subcommands to ``app``."""

@@ -1,0 +1,57 @@
+import pytest
+from pydantic import ValidationError
+
+from sr_core.config import PRESET_NAMES, load_config, parse_override
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_presets_validate_and_are_named(name):
+    cfg = load_config(name)
+    assert cfg.preset == name
+    assert cfg.data.hr_patch_size % cfg.data.scale == 0
+
+
+def test_div2k_preset_keeps_the_seed_networks():
+    cfg = load_config("div2k")
+    assert cfg.srcnn.filters == (128, 64) and cfg.srcnn.kernel_sizes == (9, 5, 5)
+    assert not cfg.srcnn.residual
+    assert cfg.srresnet.num_blocks == 5 and not cfg.srresnet.bicubic_skip
+    assert cfg.srgan.content_loss == "vgg54" and cfg.srgan.adversarial_weight == 1e-3
+    assert cfg.data.dataset == "div2k" and cfg.data.hr_patch_size == 96
+    assert {c.image_id for c in cfg.eval.crops} >= {"0807", "0825"}
+
+
+def test_overrides_reach_nested_fields_and_parse_json():
+    cfg = load_config("smoke", ["srcnn.steps=7", "srcnn.lr.initial=0.01", "srcnn.residual=false",
+                                "data.dataset=folder:/tmp/x"])
+    assert cfg.srcnn.steps == 7 and cfg.srcnn.lr.initial == 0.01 and cfg.srcnn.residual is False
+    assert cfg.data.dataset == "folder:/tmp/x"
+
+
+def test_bad_overrides_are_rejected_with_the_field_named():
+    with pytest.raises(ValidationError, match="stepz"):
+        load_config("smoke", ["srcnn.stepz=3"])
+    with pytest.raises(ValidationError, match="multiple of scale"):
+        load_config("smoke", ["data.hr_patch_size=30"])
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_override("srcnn.steps")
+    with pytest.raises(ValueError, match="unknown preset"):
+        load_config("fast")
+
+
+def test_fingerprints_follow_what_decides_the_artifact(tmp_path):
+    a = load_config("smoke")
+    moved = load_config("smoke", data_dir=tmp_path / "elsewhere", reports_dir=tmp_path / "r")
+    assert a.data_fingerprint() == moved.data_fingerprint()
+    more_steps = load_config("smoke", ["srcnn.steps=99"])
+    assert more_steps.data_fingerprint() == a.data_fingerprint()
+    assert more_steps.model_fingerprint("srcnn") != a.model_fingerprint("srcnn")
+    assert more_steps.model_fingerprint("srresnet") == a.model_fingerprint("srresnet")
+    bigger = load_config("smoke", ["srresnet.num_blocks=3"])
+    assert bigger.model_fingerprint("srgan") != a.model_fingerprint("srgan")
+    assert load_config("smoke", ["data.seed=1"]).data_fingerprint() != a.data_fingerprint()
+
+
+def test_srgan_variant_label():
+    assert load_config("div2k").srgan.label == "SRGAN"
+    assert load_config("quick").srgan.label == "SRGAN-MSE"
