@@ -12,6 +12,7 @@ import math
 from typing import Literal
 
 import numpy as np
+from scipy import sparse
 
 Method = Literal["bicubic", "bilinear"]
 
@@ -60,11 +61,13 @@ def _resize_axis(
     img: np.ndarray, axis: int, out_length: int, scale: float, method: Method, antialias: bool
 ) -> np.ndarray:
     weights, indices = contributions(img.shape[axis], out_length, scale, method, antialias)
-    moved = np.moveaxis(img.astype(np.float64, copy=False), axis, 0)
-    out = np.zeros((out_length,) + moved.shape[1:], dtype=np.float64)
-    shape = (out_length,) + (1,) * (moved.ndim - 1)
-    for tap in range(weights.shape[1]):
-        out += weights[:, tap].reshape(shape) * moved[indices[:, tap]]
+    # A sparse (out_length x in_length) matrix: mirrored indices that repeat simply add up.
+    rows = np.repeat(np.arange(out_length), weights.shape[1])
+    matrix = sparse.csr_matrix((weights.ravel(), (rows, indices.ravel())),
+                               shape=(out_length, img.shape[axis]))
+    moved = np.moveaxis(img, axis, 0)
+    flat = moved.reshape(moved.shape[0], -1).astype(np.float64, copy=False)
+    out = (matrix @ flat).reshape((out_length,) + moved.shape[1:])
     return np.moveaxis(out, 0, axis)
 
 
