@@ -1,0 +1,197 @@
+"""Upscalers with one call signature (LR uint8 HxWx3 -> SR uint8), and tiled whole-image inference.
+
+Interpolation baselines (``bicubic``, ``bilinear``) are MATLAB ``imresize`` from :mod:`sr_core.resize`.
+Keras models (SRCNN, SRResNet, SRGAN or any ``.keras`` file) run tile by tile: the LR image is cut
+into ``tile_size`` squares, each grown by ``tile_pad`` pixels of real image context but never beyond
+the image, so the model's zero ("same") padding falls exactly where it would for the whole image.
+Each output tile is cropped back to its core, so tiled inference equals untiled inference whenever
+``tile_pad`` covers the model's receptive-field radius (to float rounding: within 1 gray level), and
+memory stays bounded by the tile size however large the photo is.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sr_core import resize
+
+INTERPOLATION_METHODS = ("bicubic", "bilinear")
+MODEL_METHODS = ("srcnn", "srresnet", "srgan")
+
+# A model function takes float32 (1, h, w, 3) pixels in 0..255 and returns (1, h*s, w*s, 3).
+ModelFn = Callable[[np.ndarray], np.ndarray]
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Clip to 0..255, round half to even, uint8: how every model output becomes an image."""
+    return np.clip(np.rint(np.asarray(x, dtype=np.float64)), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile: the core it contributes and the (larger) input window that gives it context, in LR px."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+    in_top: int
+    in_left: int
+    in_bottom: int
+    in_right: int
+
+
+def plan_tiles(height: int, width: int, tile_size: int, tile_pad: int) -> Iterator[Tile]:
+    """Cover an LR image with core tiles of ``tile_size``; inputs grow by ``tile_pad``, clamped to it."""
+    if tile_size <= 0:
+        raise ValueError(f"tile_size must be positive, got {tile_size}")
+    for top in range(0, height, tile_size):
+        bottom = min(top + tile_size, height)
+        for left in range(0, width, tile_size):
+            right = min(left + tile_size, width)
+            yield Tile(top, left, bottom, right,
+                       max(0, top - tile_pad), max(0, left - tile_pad),
+                       min(height, bottom + tile_pad), min(width, right + tile_pad))
+
+
+def run_tiled(model_fn: ModelFn, lr: np.ndarray, scale: int, tile_size: int | None,
+              tile_pad: int) -> np.ndarray:
+    """Whole-image inference through ``model_fn``, tile by tile; returns uint8 SR (H*s, W*s, 3).
+
+    ``tile_size`` None or 0 runs the whole image at once.
+    """
+    if lr.ndim != 3 or lr.shape[2] != 3:
+        raise ValueError(f"expected an LR image HxWx3, got shape {lr.shape}")
+    h, w = lr.shape[:2]
+    if not tile_size or (h <= tile_size and w <= tile_size):
+        out = np.asarray(model_fn(lr[None].astype(np.float32)))[0]
+        _check_output(out, h, w, scale)
+        return to_uint8(out)
+    sr = np.empty((h * scale, w * scale, 3), np.uint8)
+    for t in plan_tiles(h, w, tile_size, tile_pad):
+        window = lr[t.in_top:t.in_bottom, t.in_left:t.in_right][None].astype(np.float32)
+        out = np.asarray(model_fn(window))[0]
+        _check_output(out, t.in_bottom - t.in_top, t.in_right - t.in_left, scale)
+        dy, dx = (t.top - t.in_top) * scale, (t.left - t.in_left) * scale
+        core = out[dy:dy + (t.bottom - t.top) * scale, dx:dx + (t.right - t.left) * scale]
+        sr[t.top * scale:t.bottom * scale, t.left * scale:t.right * scale] = to_uint8(core)
+    return sr
+
+
+def _check_output(out: np.ndarray, h: int, w: int, scale: int) -> None:
+    if out.shape != (h * scale, w * scale, 3):
+        raise ValueError(f"the model turned a {h}x{w} LR input into {out.shape[:2]}, expected "
+                         f"{h * scale}x{w * scale} (x{scale}); is it an x{scale} model?")
+
+
+@dataclass
+class Upscaler:
+    """A named way to make SR from LR: ``upscaler(lr) -> sr`` (uint8 in, uint8 out)."""
+
+    name: str
+    label: str
+    scale: int
+    run: Callable[[np.ndarray], np.ndarray]
+    model_path: Path | None = None
+    step: int | None = None
+    info: dict | None = None
+
+    def __call__(self, lr: np.ndarray) -> np.ndarray:
+        if lr.dtype != np.uint8 or lr.ndim != 3 or lr.shape[2] != 3:
+            raise ValueError(f"{self.name}: expected a uint8 HxWx3 LR image, got {lr.dtype} {lr.shape}")
+        return self.run(lr)
+
+    def timed(self, lr: np.ndarray) -> tuple[np.ndarray, float]:
+        """The SR image and the seconds it took."""
+        start = time.perf_counter()
+        sr = self(lr)
+        return sr, time.perf_counter() - start
+
+
+def interpolation_upscaler(method: str, scale: int) -> Upscaler:
+    if method not in INTERPOLATION_METHODS:
+        raise ValueError(f"unknown interpolation {method!r}: use {' or '.join(INTERPOLATION_METHODS)}")
+    return Upscaler(name=method, label=method.capitalize(), scale=scale,
+                    run=lambda lr: resize.upscale(lr, scale, method))
+
+
+def _load_keras_model(path: Path):
+    try:
+        from sr_core.export import load_model
+    except ImportError:  # before the export module exists: plain Keras loading
+        import keras
+
+        return keras.saving.load_model(path, compile=False)
+    return load_model(path)
+
+
+def read_model_sidecar(path: Path) -> dict:
+    """The JSON written beside an exported model (label, step, ...); {} when there is none."""
+    try:
+        from sr_core.export import read_sidecar
+    except ImportError:
+        read_sidecar = None
+    if read_sidecar is not None:
+        try:
+            return dict(read_sidecar(path) or {})
+        except (OSError, ValueError, KeyError):
+            return {}
+    sidecar = Path(path).with_suffix(".json")
+    if sidecar.is_file():
+        try:
+            return json.loads(sidecar.read_text())
+        except (OSError, ValueError):
+            return {}
+    return {}
+
+
+def keras_model_fn(model) -> ModelFn:
+    """Inference mode (BatchNorm uses its moving statistics), eager: no retracing per tile shape."""
+    def run(x: np.ndarray) -> np.ndarray:
+        y = model(x, training=False)
+        return y.numpy() if hasattr(y, "numpy") else np.asarray(y)
+    return run
+
+
+def model_scale(model_fn: ModelFn) -> int:
+    """The factor a model upscales by, from a 12x12 probe."""
+    out = np.asarray(model_fn(np.zeros((1, 12, 12, 3), np.float32)))
+    if out.ndim != 4 or out.shape[1] % 12 or out.shape[1] != out.shape[2]:
+        raise ValueError(f"the model maps a 12x12 input to {out.shape[1:]}; not an SR model")
+    return out.shape[1] // 12
+
+
+def model_upscaler(path: str | Path, scale: int, *, name: str | None = None, tile_size: int | None = 128,
+                   tile_pad: int = 24) -> Upscaler:
+    """Load a ``.keras`` model and wrap it for tiled whole-image inference."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} does not exist; train one with 'srbench train' "
+                                "or list the registered ones with 'srbench models'")
+    model = _load_keras_model(path)
+    fn = keras_model_fn(model)
+    actual = model_scale(fn)
+    if actual != scale:
+        raise ValueError(f"{path} upscales x{actual}, but x{scale} was asked for (--scale / data.scale)")
+    info = read_model_sidecar(path)
+    step = info.get("step")
+    label = info.get("label") or (name or path.stem)
+    return Upscaler(name=name or path.stem, label=str(label), scale=scale,
+                    run=lambda lr: run_tiled(fn, lr, scale, tile_size, tile_pad),
+                    model_path=path, step=int(step) if step is not None else None, info=info)
+
+
+def make_upscaler(method: str, scale: int, *, model_path: str | Path | None = None,
+                  tile_size: int | None = 128, tile_pad: int = 24) -> Upscaler:
+    """``bicubic``/``bilinear``, or a model method backed by ``model_path``."""
+    if method in INTERPOLATION_METHODS:
+        return interpolation_upscaler(method, scale)
+    if model_path is None:
+        raise ValueError(f"method {method!r} needs a model file")
+    return model_upscaler(model_path, scale, name=method, tile_size=tile_size, tile_pad=tile_pad)

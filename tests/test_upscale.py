@@ -1,0 +1,92 @@
+"""Upscalers and tiled inference: tiled == untiled on a real conv model with BatchNorm."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sr_core import resize, upscale
+from tests.helpers_eval import save_tiny_model, textured_image, tiny_sr_model
+
+
+def test_plan_tiles_cover_the_image_once_and_stay_inside():
+    h, w = 70, 45
+    seen = np.zeros((h, w), int)
+    for t in upscale.plan_tiles(h, w, tile_size=32, tile_pad=8):
+        seen[t.top:t.bottom, t.left:t.right] += 1
+        assert 0 <= t.in_top <= t.top and t.bottom <= t.in_bottom <= h
+        assert 0 <= t.in_left <= t.left and t.right <= t.in_right <= w
+        assert t.top - t.in_top == min(8, t.top) and t.in_bottom - t.bottom == min(8, h - t.bottom)
+    assert (seen == 1).all()
+
+
+def test_run_tiled_with_a_local_numpy_model_is_exact():
+    # A 3x3 box filter with zero padding, then nearest x2: radius 1, so pad 1 is enough to be exact.
+    def model_fn(x):
+        p = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        box = sum(p[:, i:i + x.shape[1], j:j + x.shape[2]] for i in range(3) for j in range(3)) / 9
+        return box.repeat(2, axis=1).repeat(2, axis=2)
+
+    lr = textured_image(37, 29, seed=1)
+    whole = upscale.run_tiled(model_fn, lr, 2, None, 0)
+    tiled = upscale.run_tiled(model_fn, lr, 2, tile_size=8, tile_pad=1)
+    np.testing.assert_array_equal(tiled, whole)
+    seams = upscale.run_tiled(model_fn, lr, 2, tile_size=8, tile_pad=0)
+    assert not np.array_equal(seams, whole)  # without context the seams show: the test has teeth
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    return tiny_sr_model(scale=4, seed=0)
+
+
+def test_tiled_equals_untiled_on_a_real_keras_model(tiny_model):
+    fn = upscale.keras_model_fn(tiny_model)
+    lr = textured_image(45, 58, seed=2)
+    whole = upscale.run_tiled(fn, lr, 4, None, 0)
+    assert whole.shape == (180, 232, 3) and whole.dtype == np.uint8
+    tiled = upscale.run_tiled(fn, lr, 4, tile_size=16, tile_pad=6)
+    diff = np.abs(tiled.astype(int) - whole.astype(int))
+    assert diff.max() <= 1
+    assert (diff > 0).mean() < 0.01
+    no_context = upscale.run_tiled(fn, lr, 4, tile_size=16, tile_pad=0)
+    assert np.abs(no_context.astype(int) - whole.astype(int)).max() > 1
+
+
+def test_image_smaller_than_a_tile(tiny_model):
+    fn = upscale.keras_model_fn(tiny_model)
+    lr = textured_image(5, 7, seed=3)
+    out = upscale.run_tiled(fn, lr, 4, tile_size=64, tile_pad=16)
+    assert out.shape == (20, 28, 3)
+
+
+def test_output_is_clipped_and_rounded():
+    lr = np.zeros((4, 4, 3), np.uint8)
+    out = upscale.run_tiled(lambda x: np.full((1, 8, 8, 3), 300.0) * np.sign(np.arange(8) - 3.5)[None, :, None, None],
+                            lr, 2, None, 0)
+    assert out.dtype == np.uint8 and out.min() == 0 and out.max() == 255
+    assert (upscale.to_uint8(np.array([1.4, 1.6, -3, 255.7])) == [1, 2, 0, 255]).all()
+
+
+def test_interpolation_upscalers_are_matlab_imresize():
+    lr = textured_image(10, 12)
+    for method in ("bicubic", "bilinear"):
+        up = upscale.make_upscaler(method, 4)
+        sr, seconds = up.timed(lr)
+        np.testing.assert_array_equal(sr, resize.upscale(lr, 4, method))
+        assert sr.shape == (40, 48, 3) and seconds >= 0
+    with pytest.raises(ValueError, match="uint8"):
+        upscale.make_upscaler("bicubic", 4)(lr.astype(np.float32))
+
+
+def test_model_upscaler_loads_a_saved_keras_file(tmp_path):
+    path = save_tiny_model(tmp_path / "tiny.keras", label="Tiny-MSE", step=7)
+    up = upscale.make_upscaler("srresnet", 4, model_path=path, tile_size=16, tile_pad=6)
+    assert up.step == 7 and up.label == "Tiny-MSE" and up.model_path == path
+    lr = textured_image(20, 24, seed=4)
+    sr = up(lr)
+    assert sr.shape == (80, 96, 3) and sr.dtype == np.uint8
+    with pytest.raises(ValueError, match="x4"):
+        upscale.make_upscaler("srresnet", 2, model_path=path)
+    with pytest.raises(FileNotFoundError, match="srbench models"):
+        upscale.make_upscaler("srcnn", 4, model_path=tmp_path / "missing.keras")
