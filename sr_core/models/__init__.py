@@ -1,0 +1,22 @@
+"""srbench's networks: every model maps 0..255 float pixels in to 0..255 pixels out (or logits).
+
+Importing this package imports TensorFlow and registers the custom layers for safe-mode loading.
+"""
+
+from sr_core.models.discriminator import build_discriminator
+from sr_core.models.layers import CUSTOM_OBJECTS
+from sr_core.models.srcnn import build_srcnn
+from sr_core.models.srresnet import build_srresnet
+
+__all__ = ["CUSTOM_OBJECTS", "build_discriminator", "build_generator", "build_srcnn", "build_srresnet"]
+
+
+def build_generator(cfg, name: str, *, dtype_policy: str | None = None):
+    """The generator for model ``name`` ("srcnn", "srresnet" or "srgan") of a PipelineConfig."""
+    scale = cfg.data.scale
+    if name == "srcnn":
+        return build_srcnn(cfg.srcnn, scale, dtype_policy=dtype_policy)
+    if name in ("srresnet", "srgan"):
+        model = build_srresnet(cfg.srresnet, scale, dtype_policy=dtype_policy)
+        return model
+    raise ValueError(f"unknown model {name!r}: use srcnn, srresnet or srgan")
