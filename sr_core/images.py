@@ -1,0 +1,157 @@
+"""Reading any image file as uint8 RGB, and writing images atomically.
+
+Every image srbench touches goes through :func:`read_image`, so the rest of the code can assume
+``uint8`` arrays of shape ``(H, W, 3)`` in RGB order: grayscale is replicated to three channels, an
+alpha channel is dropped, 16-bit images are scaled to 8 bits (``round(v / 257)``, so 65535 -> 255 and
+257 -> 1) and float images in 0..1 are scaled by 255. Anything else raises :class:`ImageReadError`,
+which names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from sr_core.atomic import write_bytes
+
+# Suffixes treated as images when a folder is scanned (compared in lower case).
+IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+_WRITE_SUFFIXES = {".png": ".png", ".jpg": ".jpg", ".jpeg": ".jpg", ".bmp": ".bmp", ".tif": ".tiff",
+                   ".tiff": ".tiff", ".webp": ".webp"}
+
+
+class ImageReadError(ValueError):
+    """An image file could not be turned into uint8 RGB; the message says which file and why."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(
+            f"cannot read image {self.path}: {reason}. Check that it is a PNG/JPEG/BMP/TIFF/WebP image "
+            "(re-export it, or move it out of the folder)."
+        )
+
+
+def is_image_file(path: str | Path) -> bool:
+    path = Path(path)
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def to_rgb_uint8(img: np.ndarray, *, bgr: bool = False) -> np.ndarray:
+    """Normalise a decoded array to uint8 ``(H, W, 3)`` RGB (see the module docstring for the rules).
+
+    ``bgr=True`` says colour channels arrive in OpenCV's BGR(A) order. Raises ``ValueError`` for
+    arrays that are not images.
+    """
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    elif img.ndim == 3 and img.shape[2] == 2:  # gray + alpha
+        img = np.repeat(img[:, :, :1], 3, axis=2)
+    elif img.ndim == 3 and img.shape[2] in (3, 4):
+        img = img[:, :, :3]
+        if bgr:
+            img = img[:, :, ::-1]
+    else:
+        raise ValueError(f"unsupported array shape {img.shape} (expected HxW, HxWx3 or HxWx4)")
+    if img.shape[0] == 0 or img.shape[1] == 0:
+        raise ValueError(f"image has no pixels (shape {img.shape})")
+    if img.dtype == np.uint8:
+        out = img
+    elif img.dtype == np.uint16:
+        out = np.floor(img.astype(np.float64) / 257.0 + 0.5).astype(np.uint8)
+    elif img.dtype == np.bool_:
+        out = img.astype(np.uint8) * 255
+    elif np.issubdtype(img.dtype, np.floating):
+        values = img.astype(np.float64)
+        if not np.all(np.isfinite(values)):
+            raise ValueError("float image contains NaN or infinite values")
+        if values.max(initial=0.0) <= 1.0:
+            values = values * 255.0
+        out = np.clip(np.floor(values + 0.5), 0, 255).astype(np.uint8)
+    elif np.issubdtype(img.dtype, np.integer):
+        if img.min() < 0 or img.max() > 255:
+            raise ValueError(f"{img.dtype} image with values outside 0..255 ({img.min()}..{img.max()})")
+        out = img.astype(np.uint8)
+    else:
+        raise ValueError(f"unsupported pixel type {img.dtype}")
+    return np.ascontiguousarray(out)
+
+
+def decode_image(data: bytes, name: str | Path = "<bytes>") -> np.ndarray:
+    """Decode encoded image bytes (PNG, JPEG, ...) to uint8 RGB; ``name`` is used in errors."""
+    if not data:
+        raise ImageReadError(name, "the file is empty")
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    img = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    bgr = True
+    if img is None:
+        img = _decode_with_pillow(data)
+        bgr = False
+    if img is None:
+        raise ImageReadError(name, "it is not an image OpenCV or Pillow can decode (corrupt, truncated "
+                             "or not an image at all)")
+    try:
+        return to_rgb_uint8(img, bgr=bgr)
+    except ValueError as exc:
+        raise ImageReadError(name, str(exc)) from None
+
+
+def _decode_with_pillow(data: bytes) -> np.ndarray | None:
+    """Fallback for formats OpenCV lacks (e.g. GIF, palette TIFFs)."""
+    try:
+        import io
+
+        from PIL import Image
+    except ImportError:
+        return None
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.mode in ("P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
+                im = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
+            return np.asarray(im)
+    except Exception:  # noqa: BLE001 - any decoder failure means "not an image"
+        return None
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file as uint8 ``(H, W, 3)`` RGB, or raise :class:`ImageReadError`."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(path, "the file does not exist")
+    if path.is_dir():
+        raise ImageReadError(path, "it is a folder, not a file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageReadError(path, f"the file cannot be opened ({exc.strerror or exc})") from None
+    return decode_image(data, path)
+
+
+def encode_image(img: np.ndarray, suffix: str = ".png", *, jpeg_quality: int = 95) -> bytes:
+    """Encode a uint8 RGB (or gray) image in the format named by ``suffix``."""
+    suffix = suffix.lower()
+    if suffix not in _WRITE_SUFFIXES:
+        raise ValueError(f"cannot write {suffix!r} images: use one of {', '.join(sorted(_WRITE_SUFFIXES))}")
+    img = np.asarray(img)
+    if img.dtype != np.uint8:
+        raise ValueError(f"write_image expects uint8 pixels, got {img.dtype}")
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = img[:, :, ::-1]  # RGB -> OpenCV's BGR
+    elif img.ndim != 2:
+        raise ValueError(f"write_image expects HxW or HxWx3, got shape {img.shape}")
+    params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if _WRITE_SUFFIXES[suffix] == ".jpg" else []
+    ok, buffer = cv2.imencode(_WRITE_SUFFIXES[suffix], np.ascontiguousarray(img), params)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode a {img.shape} image as {suffix}")
+    return buffer.tobytes()
+
+
+def write_image(path: str | Path, img: np.ndarray, *, jpeg_quality: int = 95) -> Path:
+    """Write a uint8 RGB image; the format follows the suffix. Atomic: temp file, then rename."""
+    path = Path(path)
+    return write_bytes(path, encode_image(img, path.suffix or ".png", jpeg_quality=jpeg_quality))
