@@ -1,0 +1,306 @@
+"""Upscale the validation split with every method and score it: path in, path out.
+
+The orchestration calls these in order, each from its own task:
+
+1. :func:`validation_ids` -> the image ids, cut into chunks of ``eval.chunk_size``;
+2. :func:`write_run_json` -> ``run_dir/run.json`` (run id, config, fingerprints, models);
+3. :func:`evaluate_images` per chunk -> a partial Parquet, plus region crops under ``run_dir/images``;
+4. :func:`merge_metrics` -> ``run_dir/metrics.parquet`` (the notes of every chunk go into run.json);
+5. ``sr_core.report``: ``update_history``, ``render_report``, ``render_index``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sr_core import layout
+from sr_core.atomic import write_json
+from sr_core.config import PipelineConfig
+from sr_core.crops import regions_for_image
+from sr_core.metrics import score
+from sr_core.results import NOTES_KEY, asset_relpath, concat_metrics, metrics_table, utc, write_table
+from sr_core.upscale import (INTERPOLATION_METHODS, Upscaler, interpolation_upscaler, model_upscaler,
+                             read_model_sidecar)
+
+log = logging.getLogger(__name__)
+
+SPLIT = "validation"
+MODEL_LABELS = {"srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}
+# Called after each image with (images done, images in the chunk, image id).
+Progress = Callable[[int, int, str], None]
+
+
+def validation_ids(cfg: PipelineConfig) -> list[str]:
+    """The validation images to evaluate, in source order, at most ``eval.max_images``."""
+    from sr_core.sources import open_source
+
+    ids = list(open_source(cfg).image_ids(SPLIT))
+    if cfg.eval.max_images is not None:
+        ids = ids[: cfg.eval.max_images]
+    return ids
+
+
+def chunks(ids: list[str], size: int) -> list[list[str]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def method_order(cfg: PipelineConfig, models: dict[str, str | Path]) -> list[str]:
+    """``eval.methods`` that can run (interpolations always, models when given), then extra models."""
+    order = [m for m in cfg.eval.methods if m in INTERPOLATION_METHODS or m in models]
+    return order + [m for m in models if m not in order]
+
+
+def skipped_methods(cfg: PipelineConfig, models: dict[str, str | Path]) -> list[str]:
+    return [m for m in cfg.eval.methods if m not in INTERPOLATION_METHODS and m not in models]
+
+
+def build_upscalers(cfg: PipelineConfig, models: dict[str, str | Path]) -> list[Upscaler]:
+    scale = cfg.data.scale
+    upscalers = []
+    for method in method_order(cfg, models):
+        if method in INTERPOLATION_METHODS and method not in models:
+            upscalers.append(interpolation_upscaler(method, scale))
+        else:
+            upscalers.append(model_upscaler(models[method], scale, name=method,
+                                            tile_size=cfg.eval.tile_size, tile_pad=cfg.eval.tile_pad))
+    return upscalers
+
+
+def _save_png(path: Path, img: np.ndarray) -> None:
+    from sr_core.images import write_image
+
+    write_image(path, img)
+
+
+def _iter_records(cfg: PipelineConfig, image_ids: list[str] | None):
+    from sr_core.sources import iter_pairs
+
+    # Evaluation scores whole images: any image at least a few LR pixels across is fine.
+    return iter_pairs(cfg, SPLIT, ids=image_ids, min_hr_size=cfg.data.scale * 4)
+
+
+def evaluate_images(
+    cfg: PipelineConfig,
+    models: dict[str, str | Path],
+    image_ids: list[str] | None,
+    run_id: str,
+    out_path: str | Path,
+    *,
+    started_at: datetime | str | None = None,
+    run_dir: str | Path | None = None,
+    records: Iterable[Any] | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Upscale and score one chunk of validation images; write its rows to ``out_path`` (Parquet).
+
+    ``models`` maps a method name to its ``.keras`` file; bicubic and bilinear always run when listed
+    in ``eval.methods``. ``image_ids`` None means all of :func:`validation_ids`. Region crops of HR
+    and of every method are saved as PNG under ``run_dir/images`` (default: the run's report folder)
+    for the report. ``records`` replaces the data source (an iterable of ImageRecord with ``lr``).
+    """
+    out_path = Path(out_path)
+    run_dir = Path(run_dir) if run_dir is not None else layout.run_dir(cfg, run_id)
+    if started_at is None:
+        started_at = _run_json_started_at(run_dir)
+    started = utc(started_at)
+    scale = cfg.data.scale
+    if image_ids is None and records is None:
+        image_ids = validation_ids(cfg)
+    upscalers = build_upscalers(cfg, models)
+    notes = [f"{m} skipped: no trained model was given for it" for m in skipped_methods(cfg, models)]
+    rows: list[dict[str, Any]] = []
+    seen: list[str] = []
+    source = records if records is not None else _iter_records(cfg, image_ids)
+    total = len(image_ids) if image_ids is not None else 0
+    for record in source:
+        if image_ids is not None and record.image_id not in image_ids:
+            continue
+        hr, lr = record.hr, record.lr
+        regions, region_notes = regions_for_image(cfg, record.image_id, hr)
+        notes.extend(n for n in region_notes if n not in notes)
+        for region in regions[1:]:
+            _save_png(run_dir / asset_relpath(record.image_id, region.name, "hr"), region.cut(hr))
+        for up in upscalers:
+            sr, seconds = up.timed(lr)
+            if sr.shape != hr.shape:
+                raise ValueError(f"{up.name} made a {sr.shape} image from {record.image_id!r} but HR is "
+                                 f"{hr.shape}; HR must be exactly scale x LR")
+            for region in regions:
+                hr_cut, sr_cut = region.cut(hr), region.cut(sr)
+                if region.kind != "full":
+                    _save_png(run_dir / asset_relpath(record.image_id, region.name, up.name), sr_cut)
+                rows.append({
+                    "run_id": run_id, "started_at": started, "dataset": cfg.data.dataset, "split": SPLIT,
+                    "image_id": record.image_id, "method": up.name, "model_step": up.step,
+                    "region": region.name, "top": region.top, "left": region.left,
+                    "height": region.height, "width": region.width, "scale": scale,
+                    "crop_border": scale, **score(hr_cut, sr_cut, crop_border=scale),
+                    "seconds": seconds,
+                })
+        seen.append(record.image_id)
+        if progress is not None:
+            progress(len(seen), total or len(seen), record.image_id)
+        log.info("evaluated %s (%d/%d)", record.image_id, len(seen), total)
+    if image_ids is not None:
+        missing = [i for i in image_ids if i not in seen]
+        if missing:
+            notes.append(f"validation images not found or too small, not scored: {', '.join(missing)}")
+    return write_table(metrics_table(rows, notes), out_path)
+
+
+def _run_json_started_at(run_dir: Path) -> str | None:
+    path = Path(run_dir) / "run.json"
+    if path.is_file():
+        try:
+            return json.loads(path.read_text()).get("started_at")
+        except ValueError:
+            return None
+    return None
+
+
+def merge_metrics(parts: list[str | Path], run_dir: str | Path) -> Path:
+    """Concatenate the chunks into ``run_dir/metrics.parquet``; their notes are added to run.json."""
+    run_dir = Path(run_dir)
+    table, notes = concat_metrics([Path(p) for p in parts])
+    run = read_run_json(run_dir)
+    if run.get("started_at") and table.num_rows:
+        import pyarrow as pa
+
+        started = pa.array([utc(run["started_at"])] * table.num_rows, type=table.schema.field("started_at").type)
+        table = table.set_column(table.schema.get_field_index("started_at"), "started_at", started)
+    table = table.replace_schema_metadata({NOTES_KEY: json.dumps(notes).encode()})
+    path = write_table(table, run_dir / "metrics.parquet")
+    if run:
+        merged = list(run.get("notes") or [])
+        merged.extend(n for n in notes if n not in merged)
+        run["notes"] = merged
+        write_json(run_dir / "run.json", run)
+    return path
+
+
+# --------------------------------------------------------------------------------------------------
+# run.json
+
+
+def read_run_json(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / "run.json"
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
+def method_info(cfg: PipelineConfig, models: dict[str, str | Path]) -> tuple[dict[str, dict], list[str]]:
+    """Per-method label, kind, model path and step (from the model's sidecar), and variant notes."""
+    info: dict[str, dict] = {}
+    notes: list[str] = []
+    for method in method_order(cfg, models):
+        if method in INTERPOLATION_METHODS and method not in models:
+            info[method] = {"label": method.capitalize(), "kind": "interpolation", "model_path": None,
+                            "step": None, "description": f"MATLAB imresize x{cfg.data.scale}, {method}"}
+            continue
+        path = Path(models[method])
+        sidecar = read_model_sidecar(path) if path.is_file() else {}
+        label = sidecar.get("label") or MODEL_LABELS.get(method)
+        if method == "srgan" and not sidecar.get("label"):
+            label = cfg.srgan.label
+        label = label or path.stem
+        entry = {"label": str(label), "kind": "model", "model_path": str(path), "step": sidecar.get("step"),
+                 "created": sidecar.get("created") or sidecar.get("created_at"),
+                 "fingerprint": sidecar.get("fingerprint")}
+        variant = sidecar.get("variant_note") or sidecar.get("note") or sidecar.get("notes")
+        if isinstance(variant, list):
+            variant = "; ".join(map(str, variant))
+        if method == "srgan" and str(label) != "SRGAN":
+            loss = sidecar.get("content_loss") or cfg.srgan.content_loss
+            notes.append(f"{method} is the variant {label}: content loss {loss!r} instead of the paper's "
+                         "VGG54" + (f" ({variant})" if variant else ""))
+        elif variant:
+            notes.append(f"{method} ({label}): {variant}")
+        info[method] = entry
+    for method in skipped_methods(cfg, models):
+        notes.append(f"{method} skipped: no trained model was found for it")
+    return info, notes
+
+
+def write_run_json(
+    run_dir: str | Path,
+    cfg: PipelineConfig,
+    run_id: str,
+    *,
+    models: dict[str, str | Path] | None = None,
+    started_at: datetime | str | None = None,
+    wall_times: dict[str, float] | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write (or update) ``run_dir/run.json``: what was run, on what, with which models.
+
+    Existing wall times and notes are kept and merged, so tasks can add theirs as they finish.
+    """
+    run_dir = Path(run_dir)
+    old = read_run_json(run_dir)
+    methods, variant_notes = method_info(cfg, models or {})
+    all_notes = list(old.get("notes") or [])
+    all_notes.extend(n for n in [*variant_notes, *notes] if n not in all_notes)
+    try:
+        from sr_core.sources import open_source
+
+        source = open_source(cfg).describe()
+    except Exception as exc:  # noqa: BLE001 - the description is informative only
+        source = {"error": str(exc)}
+    run = {
+        **old,
+        "run_id": run_id,
+        "started_at": utc(started_at or old.get("started_at")).isoformat(),
+        "preset": cfg.preset,
+        "dataset": cfg.data.dataset,
+        "split": SPLIT,
+        "scale": cfg.data.scale,
+        "config": cfg.model_dump(mode="json", exclude={"data_dir", "reports_dir"}),
+        "config_fingerprint": cfg.fingerprint(),
+        "data_fingerprint": cfg.data_fingerprint(),
+        "source": source,
+        "methods": methods,
+        "wall_times": {**(old.get("wall_times") or {}), **(wall_times or {})},
+        "notes": all_notes,
+    }
+    if extra:
+        run.update(extra)
+    return write_json(run_dir / "run.json", run)
+
+
+def evaluate_run(cfg: PipelineConfig, models: dict[str, str | Path], run_id: str, *,
+                 progress: Progress | None = None, started_at: datetime | str | None = None) -> Path:
+    """The whole evaluation in one process (the CLI's path): run.json, chunks, merge. Returns run_dir."""
+    run_dir = layout.run_dir(cfg, run_id)
+    started = utc(started_at)
+    write_run_json(run_dir, cfg, run_id, models=models, started_at=started)
+    ids = validation_ids(cfg)
+    parts = []
+    t0 = time.perf_counter()
+    done = 0
+    for n, chunk in enumerate(chunks(ids, cfg.eval.chunk_size)):
+        def chunk_progress(i: int, _total: int, image_id: str, base: int = done) -> None:
+            if progress is not None:
+                progress(base + i, len(ids), image_id)
+        parts.append(evaluate_images(cfg, models, chunk, run_id, run_dir / "parts" / f"chunk-{n:04d}.parquet",
+                                     started_at=started, run_dir=run_dir, progress=chunk_progress))
+        done += len(chunk)
+    merge_metrics(parts, run_dir)
+    write_run_json(run_dir, cfg, run_id, models=models, started_at=started,
+                   wall_times={"evaluate": round(time.perf_counter() - t0, 3)})
+    for part in parts:
+        part.unlink(missing_ok=True)
+    try:
+        (run_dir / "parts").rmdir()
+    except OSError:
+        pass
+    return run_dir

@@ -1,0 +1,220 @@
+"""The Parquet tables: per-run ``metrics.parquet`` (long format) and the cross-run ``history.parquet``.
+
+Both have explicit pyarrow schemas (documented in docs/evaluation.md); every write is atomic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sr_core.atomic import atomic_path
+
+METRIC_COLUMNS = ("psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y")
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+METRICS_SCHEMA = pa.schema([
+    pa.field("run_id", pa.string(), nullable=False),
+    pa.field("started_at", TIMESTAMP, nullable=False),
+    pa.field("dataset", pa.string(), nullable=False),
+    pa.field("split", pa.string(), nullable=False),
+    pa.field("image_id", pa.string(), nullable=False),
+    pa.field("method", pa.string(), nullable=False),
+    pa.field("model_step", pa.int64(), nullable=True),
+    pa.field("region", pa.string(), nullable=False),
+    pa.field("top", pa.int32(), nullable=False),
+    pa.field("left", pa.int32(), nullable=False),
+    pa.field("height", pa.int32(), nullable=False),
+    pa.field("width", pa.int32(), nullable=False),
+    pa.field("scale", pa.int32(), nullable=False),
+    pa.field("crop_border", pa.int32(), nullable=False),
+    pa.field("psnr_rgb", pa.float64(), nullable=False),
+    pa.field("ssim_rgb", pa.float64(), nullable=True),
+    pa.field("psnr_y", pa.float64(), nullable=False),
+    pa.field("ssim_y", pa.float64(), nullable=True),
+    pa.field("seconds", pa.float64(), nullable=False),
+])
+
+HISTORY_SCHEMA = pa.schema([
+    pa.field("run_id", pa.string(), nullable=False),
+    pa.field("started_at", TIMESTAMP, nullable=False),
+    pa.field("preset", pa.string(), nullable=False),
+    pa.field("dataset", pa.string(), nullable=False),
+    pa.field("method", pa.string(), nullable=False),
+    pa.field("label", pa.string(), nullable=True),
+    pa.field("model_step", pa.int64(), nullable=True),
+    pa.field("n_images", pa.int32(), nullable=False),
+    pa.field("mean_psnr_rgb", pa.float64(), nullable=True),
+    pa.field("mean_ssim_rgb", pa.float64(), nullable=True),
+    pa.field("mean_psnr_y", pa.float64(), nullable=True),
+    pa.field("mean_ssim_y", pa.float64(), nullable=True),
+    pa.field("delta_psnr_rgb", pa.float64(), nullable=True),
+    pa.field("delta_ssim_rgb", pa.float64(), nullable=True),
+    pa.field("delta_psnr_y", pa.float64(), nullable=True),
+    pa.field("delta_ssim_y", pa.float64(), nullable=True),
+    pa.field("seconds_per_image", pa.float64(), nullable=True),
+])
+
+NOTES_KEY = b"srbench.notes"
+
+
+def _slug(text: str) -> str:
+    """A filesystem-safe, collision-free name: safe characters kept, a short hash when any changed."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "x"
+    if safe != text:
+        safe = f"{safe[:60]}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    return safe
+
+
+def asset_relpath(image_id: str, region: str, method: str) -> str:
+    """Where a region crop of one method (or ``hr``) is saved, relative to the run folder."""
+    return f"images/{_slug(image_id)}/{_slug(region)}__{_slug(method)}.png"
+
+
+def utc(ts: datetime | str | pd.Timestamp | None = None) -> datetime:
+    """A timezone-aware UTC datetime (now when None; naive values are taken as UTC)."""
+    if ts is None:
+        return datetime.now(timezone.utc)
+    ts = pd.Timestamp(ts)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.to_pydatetime()
+
+
+def metrics_table(rows: list[dict[str, Any]], notes: list[str] | tuple[str, ...] = ()) -> pa.Table:
+    """Rows (dicts with the schema's columns) as a table of exactly ``METRICS_SCHEMA``."""
+    table = pa.Table.from_pylist(rows, schema=METRICS_SCHEMA)
+    return table.replace_schema_metadata({NOTES_KEY: json.dumps(list(notes)).encode()})
+
+
+def write_table(table: pa.Table, path: str | Path) -> Path:
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+    return path
+
+
+def read_metrics(path: str | Path) -> pd.DataFrame:
+    return pq.read_table(path, schema=METRICS_SCHEMA).to_pandas()
+
+
+def table_notes(path: str | Path) -> list[str]:
+    meta = pq.read_schema(path).metadata or {}
+    raw = meta.get(NOTES_KEY)
+    return json.loads(raw) if raw else []
+
+
+def concat_metrics(paths: list[str | Path]) -> tuple[pa.Table, list[str]]:
+    """Concatenate partial metrics tables (schema-checked) and their notes."""
+    tables, notes = [], []
+    for path in paths:
+        table = pq.read_table(path)
+        if not table.schema.remove_metadata().equals(METRICS_SCHEMA):
+            raise ValueError(f"{path} does not have the metrics schema; was it written by another version?")
+        tables.append(table.cast(METRICS_SCHEMA))
+        notes.extend(n for n in table_notes(path) if n not in notes)
+    if not tables:
+        return metrics_table([]), notes
+    return pa.concat_tables(tables), notes
+
+
+# --------------------------------------------------------------------------------------------------
+# history.parquet
+
+
+def _finite_mean(values: pd.Series) -> float | None:
+    vals = values.astype(float)
+    vals = vals[~np.isnan(vals)]
+    return float(vals.mean()) if len(vals) else None
+
+
+def run_summary(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per-method means over the ``full`` rows, with deltas vs bicubic (one row per method)."""
+    full = metrics[metrics["region"] == "full"]
+    rows = []
+    for method, group in full.groupby("method", sort=False):
+        steps = group["model_step"].dropna()
+        row = {"method": method, "n_images": int(group["image_id"].nunique()),
+               "model_step": int(steps.iloc[0]) if len(steps) else None,
+               "seconds_per_image": _finite_mean(group["seconds"])}
+        for col in METRIC_COLUMNS:
+            row[f"mean_{col}"] = _finite_mean(group[col])
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    if summary.empty:
+        return summary
+    base = summary[summary["method"] == "bicubic"]
+    for col in METRIC_COLUMNS:
+        if base.empty or base.iloc[0][f"mean_{col}"] is None:
+            summary[f"delta_{col}"] = None
+        else:
+            ref = base.iloc[0][f"mean_{col}"]
+            summary[f"delta_{col}"] = [None if v is None or (isinstance(v, float) and math.isnan(v))
+                                       else v - ref for v in summary[f"mean_{col}"]]
+    return summary
+
+
+def history_rows(metrics: pd.DataFrame, run: dict[str, Any]) -> list[dict[str, Any]]:
+    labels = {m: info.get("label") for m, info in (run.get("methods") or {}).items()}
+    started = utc(run.get("started_at") or metrics["started_at"].iloc[0])
+    out = []
+    for row in run_summary(metrics).to_dict("records"):
+        row.update(run_id=run["run_id"], started_at=started, preset=str(run.get("preset", "custom")),
+                   dataset=str(run.get("dataset") or metrics["dataset"].iloc[0]),
+                   label=labels.get(row["method"]))
+        out.append({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
+    return out
+
+
+def read_history(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        return HISTORY_SCHEMA.empty_table().to_pandas()
+    return pq.read_table(path).cast(HISTORY_SCHEMA).to_pandas()
+
+
+def append_history(path: str | Path, rows: list[dict[str, Any]]) -> Path:
+    """Replace this run's rows (idempotent per run_id) and write the file atomically, oldest first."""
+    path = Path(path)
+    run_ids = {r["run_id"] for r in rows}
+    old = pq.read_table(path).cast(HISTORY_SCHEMA).to_pylist() if path.is_file() else []
+    kept = [r for r in old if r["run_id"] not in run_ids]
+    merged = sorted(kept + rows, key=lambda r: (utc(r["started_at"]), r["run_id"], r["method"]))
+    return write_table(pa.Table.from_pylist(merged, schema=HISTORY_SCHEMA), path)
+
+
+def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance: float) -> list[dict[str, Any]]:
+    """Methods whose mean Y-PSNR in ``run_id`` fell more than ``tolerance`` dB below the previous run.
+
+    "Previous" is the latest earlier run of the same preset and dataset that scored the same method.
+    Each finding: method, label, run_id, previous_run_id, psnr_y, previous_psnr_y, drop_db, tolerance_db.
+    """
+    if not isinstance(history, pd.DataFrame):
+        history = read_history(history)
+    now = history[history["run_id"] == run_id]
+    findings = []
+    for row in now.to_dict("records"):
+        earlier = history[(history["method"] == row["method"]) & (history["preset"] == row["preset"])
+                          & (history["dataset"] == row["dataset"]) & (history["run_id"] != run_id)
+                          & (history["started_at"] < row["started_at"])]
+        earlier = earlier.dropna(subset=["mean_psnr_y"])
+        if earlier.empty or row["mean_psnr_y"] is None or pd.isna(row["mean_psnr_y"]):
+            continue
+        prev = earlier.sort_values("started_at").iloc[-1]
+        drop = float(prev["mean_psnr_y"]) - float(row["mean_psnr_y"])
+        if drop > tolerance:
+            findings.append({"method": row["method"], "label": row.get("label") or row["method"],
+                             "run_id": run_id, "previous_run_id": prev["run_id"],
+                             "psnr_y": float(row["mean_psnr_y"]),
+                             "previous_psnr_y": float(prev["mean_psnr_y"]),
+                             "drop_db": drop, "tolerance_db": float(tolerance)})
+    return findings
