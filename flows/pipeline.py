@@ -1,0 +1,236 @@
+"""The stages of the pipeline as plain functions, called inside a flow (nightly or a stage flow).
+
+Each stage runs under :func:`flows.common.stage`, so a failure names the stage that failed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from prefect import get_run_logger
+from prefect.futures import wait
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.common import RunInfo, stage
+from sr_core import layout
+from sr_core.config import PipelineConfig
+from tasks.data import download_task_for, prepare_patches_task_for
+from tasks.training import train_srcnn, train_srgan, train_srresnet
+
+LEARNED = ("srcnn", "srresnet", "srgan")
+TaskRunnerKind = Literal["threads", "dask"]
+
+
+def models_to_train(cfg: PipelineConfig) -> list[str]:
+    """The learned methods the report needs; SRGAN needs its pretrained SRResNet."""
+    wanted = [m for m in LEARNED if m in cfg.eval.methods]
+    if "srgan" in wanted and "srresnet" not in wanted:
+        wanted.insert(wanted.index("srgan"), "srresnet")
+    return wanted
+
+
+def data_stages(cfg: PipelineConfig, info: RunInfo | None) -> str:
+    """download -> prepare; both cached by fingerprint. Returns the patch directory."""
+    with stage("download", info):
+        download_task_for(cfg)(cfg)
+    with stage("prepare", info):
+        patch_dir = prepare_patches_task_for(cfg)(cfg)
+    return patch_dir
+
+
+def training_stage(cfg: PipelineConfig, patch_dir: str, run_id: str, info: RunInfo | None,
+                   models: list[str] | None = None, concurrent: bool = False) -> dict[str, dict[str, Any]]:
+    """Train the requested models. Sequential by default (one GPU); ``concurrent`` overlaps SRCNN
+    with the SRResNet -> SRGAN chain for workers that have the memory for both."""
+    models = models if models is not None else models_to_train(cfg)
+    if "srgan" in models and "srresnet" not in models:
+        raise ValueError("training srgan needs srresnet in the same run (its generator starts from it)")
+    trained: dict[str, dict[str, Any]] = {}
+    if concurrent:
+        with stage("train", info):
+            futures = {}
+            if "srcnn" in models:
+                futures["srcnn"] = train_srcnn.submit(cfg, patch_dir, run_id)
+            if "srresnet" in models:
+                futures["srresnet"] = train_srresnet.submit(cfg, patch_dir, run_id)
+            if "srgan" in models:
+                futures["srgan"] = train_srgan.submit(cfg, patch_dir, futures["srresnet"], run_id)
+            wait(list(futures.values()))
+            for name, future in futures.items():
+                with stage(f"train-{name}", None):
+                    trained[name] = future.result()
+        return trained
+    for name in models:
+        with stage(f"train-{name}", info):
+            if name == "srcnn":
+                trained[name] = train_srcnn(cfg, patch_dir, run_id)
+            elif name == "srresnet":
+                trained[name] = train_srresnet(cfg, patch_dir, run_id)
+            else:
+                trained[name] = train_srgan(cfg, patch_dir, trained["srresnet"], run_id)
+    return trained
+
+
+def make_task_runner(kind: TaskRunnerKind = "threads", dask_address: str | None = None,
+                     max_workers: int | None = None):
+    """Thread pool by default; ``dask`` uses ``prefect_dask.DaskTaskRunner`` on ``dask_address``
+    (or ``$SRBENCH_DASK_ADDRESS``), or on a temporary local cluster when neither is set."""
+    address = dask_address or os.environ.get("SRBENCH_DASK_ADDRESS") or None
+    if kind == "dask" or dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": 1, "threads_per_worker": max_workers or 2,
+                                              "processes": False})
+    if kind != "threads":
+        raise ValueError(f"unknown task runner {kind!r}: use 'threads' or 'dask'")
+    return ThreadPoolTaskRunner(max_workers=max_workers or min(4, os.cpu_count() or 1))
+
+
+def resolve_registered_models(cfg: PipelineConfig) -> dict[str, str]:
+    """Newest registered export of each learned method in ``cfg.eval.methods`` (benchmark flow)."""
+    from sr_core.registry import resolve_model
+
+    logger = get_run_logger()
+    models: dict[str, str] = {}
+    missing: list[str] = []
+    for name in (m for m in LEARNED if m in cfg.eval.methods):
+        try:
+            models[name] = str(resolve_model(cfg.data_dir, name))
+        except (FileNotFoundError, KeyError, LookupError, ValueError) as exc:
+            missing.append(name)
+            logger.warning("no registered %s model (%s): it is left out of this benchmark", name, exc)
+    if missing and not models and not any(m not in LEARNED for m in cfg.eval.methods):
+        raise FileNotFoundError(
+            f"no registered models in {layout.registry_path(cfg.data_dir)} for {', '.join(missing)}: "
+            "train them first ('srbench train' or the 'train' flow)")
+    return models
+
+
+def run_dir_for(cfg: PipelineConfig, run_id: str) -> Path:
+    return layout.run_dir(cfg, run_id)
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluation and report
+
+from prefect import flow, unmapped  # noqa: E402
+
+from flows.common import chunked  # noqa: E402
+from tasks.evaluation import upscale_and_score, write_parquet  # noqa: E402
+from tasks.reporting import (  # noqa: E402
+    publish_artifacts,
+    render_index,
+    render_report,
+    update_history,
+    write_run_metadata,
+)
+
+
+@flow(name="score-validation", flow_run_name="score-validation-{run_id}",
+      task_runner=ThreadPoolTaskRunner(max_workers=2), persist_result=False)
+def score_validation(cfg: PipelineConfig, models: dict[str, str], run_id: str) -> list[dict[str, Any]]:
+    """Upscale and score the validation split in parallel chunks of ``cfg.eval.chunk_size`` images.
+
+    A subflow, so its task runner (threads or Dask) is chosen per run with ``with_options``.
+    """
+    from sr_core.evaluation import validation_ids
+
+    ids = list(validation_ids(cfg))
+    if not ids:
+        raise ValueError(f"the validation split of {cfg.data.dataset!r} has no images")
+    chunks = chunked(ids, cfg.eval.chunk_size)
+    parts_dir = run_dir_for(cfg, run_id) / "parts"
+    get_run_logger().info("scoring %d validation images in %d chunks of <= %d with %s",
+                          len(ids), len(chunks), cfg.eval.chunk_size, ", ".join(cfg.eval.methods))
+    futures = upscale_and_score.map(unmapped(cfg), unmapped(models), chunks, unmapped(run_id),
+                                    list(range(len(chunks))), unmapped(str(parts_dir)))
+    return futures.result()
+
+
+def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, info: RunInfo | None,
+                      trained: dict[str, dict[str, Any]] | None = None,
+                      task_runner: TaskRunnerKind = "threads", dask_address: str | None = None,
+                      extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """score -> Parquet -> run.json -> HTML -> history -> index -> artifacts and alert events."""
+    run_dir = run_dir_for(cfg, run_id)
+    with stage("evaluate", info):
+        runner = make_task_runner(task_runner, dask_address)
+        parts = score_validation.with_options(task_runner=runner)(cfg, models, run_id)
+    with stage("parquet", info):
+        metrics_path = write_parquet(parts, str(run_dir))
+    with stage("report", info):
+        meta = {"executed_on": sorted({p["executed_on"] for p in parts}), **(extra_meta or {})}
+        write_run_metadata(cfg, run_id, str(run_dir), trained or {}, meta)
+        report_path = render_report(str(run_dir))
+    with stage("history", info):
+        history_path = update_history(str(run_dir), str(cfg.reports_dir))
+        index_path = render_index(str(cfg.reports_dir))
+    with stage("summary", info):
+        summary = night_summary(cfg, run_id, metrics_path, history_path)
+        publish_artifacts(run_id, summary["rows"], report_path, summary["previous_run_id"],
+                          summary["regressions"], cfg.eval.regression_tolerance_db)
+        alert_on_regressions(cfg, run_id, summary)
+    return {"run_id": run_id, "run_dir": str(run_dir), "metrics": metrics_path, "report": report_path,
+            "history": history_path, "index": index_path, "models": models, **summary}
+
+
+def night_summary(cfg: PipelineConfig, run_id: str, metrics_path: str, history_path: str) -> dict[str, Any]:
+    """Per-method means (full images) with deltas vs bicubic and vs the previous night, and the
+    methods that regressed by more than ``cfg.eval.regression_tolerance_db`` (Y-PSNR)."""
+    from sr_core.results import find_regressions, read_history, read_metrics, run_summary
+
+    summary = run_summary(read_metrics(metrics_path))
+    history = read_history(history_path)
+    this = history[history["run_id"] == run_id]
+    previous_run_id = None
+    previous_means: dict[str, float] = {}
+    if not this.empty:
+        first = this.iloc[0]
+        earlier = history[(history["preset"] == first["preset"]) & (history["dataset"] == first["dataset"])
+                          & (history["started_at"] < first["started_at"]) & (history["run_id"] != run_id)]
+        if not earlier.empty:
+            previous_run_id = str(earlier.sort_values("started_at").iloc[-1]["run_id"])
+            prev = earlier[earlier["run_id"] == previous_run_id]
+            previous_means = {str(r["method"]): r["mean_psnr_y"] for r in prev.to_dict("records")}
+    rows = []
+    for rec in summary.to_dict("records"):
+        method = str(rec["method"])
+        prev = previous_means.get(method)
+        now = rec.get("mean_psnr_y")
+        rows.append({
+            "method": method,
+            "n_images": int(rec.get("n_images") or 0),
+            "model_step": None if rec.get("model_step") is None or rec.get("model_step") != rec.get("model_step")
+            else int(rec["model_step"]),
+            "psnr_y": _clean(now), "ssim_y": _clean(rec.get("mean_ssim_y")),
+            "psnr_rgb": _clean(rec.get("mean_psnr_rgb")), "ssim_rgb": _clean(rec.get("mean_ssim_rgb")),
+            "delta_bicubic_db": _clean(rec.get("delta_psnr_y")),
+            "delta_previous_db": None if prev is None or _clean(now) is None or _clean(prev) is None
+            else float(now) - float(prev),
+        })
+    regressions = [{**r, "delta_db": -float(r["drop_db"])}
+                   for r in find_regressions(history, run_id, cfg.eval.regression_tolerance_db)]
+    return {"rows": rows, "previous_run_id": previous_run_id, "regressions": regressions}
+
+
+def _clean(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def alert_on_regressions(cfg: PipelineConfig, run_id: str, summary: dict[str, Any]) -> None:
+    """Emit ``srbench.regression`` (with the numbers) when a method fell beyond the tolerance."""
+    from tasks.events import emit_regression
+
+    if summary["regressions"]:
+        get_run_logger().warning("regression beyond %.2f dB: %s", cfg.eval.regression_tolerance_db,
+                                 ", ".join(f"{r['method']} {r['delta_db']:+.2f} dB" for r in summary["regressions"]))
+        emit_regression(run_id, cfg.preset, summary["regressions"], cfg.eval.regression_tolerance_db,
+                        summary["previous_run_id"])

@@ -1,0 +1,96 @@
+"""Data tasks: make the dataset available, cut the patch shards. Both are cached by fingerprint.
+
+The cache key is the config fingerprint of what decides the artifact plus the data root, so a rerun
+with the same config is a ``Cached`` state and a changed data setting recomputes. Results are
+persisted under ``<data_dir>/prefect/results`` (next to what they describe): deleting the data root
+forgets them too. If the artifact on disk has gone anyway, the flow refreshes the cache
+(:func:`prepare_patches_task_for`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.context import TaskRunContext
+
+from sr_core import layout
+from sr_core.config import PipelineConfig
+
+
+def _root_tag(cfg: PipelineConfig) -> str:
+    return hashlib.sha256(str(Path(cfg.data_dir).resolve()).encode()).hexdigest()[:8]
+
+
+def dataset_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
+    cfg: PipelineConfig = parameters["cfg"]
+    what = json.dumps({"dataset": cfg.data.dataset, "scale": cfg.data.scale}, sort_keys=True)
+    return f"srbench-dataset-{layout.dataset_slug(cfg.data.dataset)}-{hashlib.sha256(what.encode()).hexdigest()[:12]}-{_root_tag(cfg)}"
+
+
+def patches_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
+    cfg: PipelineConfig = parameters["cfg"]
+    return f"srbench-patches-{cfg.data_fingerprint()}-{_root_tag(cfg)}"
+
+
+def results_dir(cfg: PipelineConfig) -> Path:
+    """Where the data tasks persist their (small) results: paths and metadata dicts."""
+    return (layout.prefect_home(cfg.data_dir) / "results").resolve()
+
+
+@task(name="download_dataset", cache_key_fn=dataset_cache_key, persist_result=True,
+      retries=3, retry_delay_seconds=[10, 60, 300], retry_jitter_factor=0.2,
+      task_run_name="download-{cfg.data.dataset}")
+def download_dataset(cfg: PipelineConfig) -> dict[str, Any]:
+    """Download/prepare the dataset (DIV2K via tfds) into the data root; a no-op for local sources.
+
+    Retried with back-off (10 s, 1 min, 5 min) because downloads fail for passing reasons.
+    """
+    from sr_core.sources import ensure_dataset
+
+    info = ensure_dataset(cfg)
+    get_run_logger().info("dataset %s ready: %s", cfg.data.dataset, info)
+    return json.loads(json.dumps(info, default=str))
+
+
+@task(name="prepare_patches", cache_key_fn=patches_cache_key, persist_result=True,
+      task_run_name="prepare-patches-{cfg.data.dataset}")
+def prepare_patches(cfg: PipelineConfig) -> str:
+    """Cut HR/LR patches into sharded TFRecords; returns the fingerprinted patch directory."""
+    from sr_core.records import prepare_patches as build_patches
+
+    logger = get_run_logger()
+
+    def progress(done: int, total: int, what: str = "") -> None:
+        if total and (done == total or done % max(1, total // 10) == 0):
+            logger.info("patches %s: %d/%d", what, done, total)
+
+    patch_dir = build_patches(cfg, progress=progress)
+    logger.info("patches ready in %s", patch_dir)
+    return str(patch_dir)
+
+
+def patches_complete(cfg: PipelineConfig) -> bool:
+    """Whether the patch directory a cached result would point to is still whole on disk."""
+    return (layout.patches_dir(cfg) / "manifest.json").is_file()
+
+
+def dataset_present(cfg: PipelineConfig) -> bool:
+    if cfg.data.dataset == "div2k":
+        return layout.tfds_dir(cfg).is_dir()
+    return True
+
+
+def download_task_for(cfg: PipelineConfig):
+    """``download_dataset`` with results stored under the data root; refreshed if the data vanished."""
+    return download_dataset.with_options(result_storage=results_dir(cfg),
+                                         refresh_cache=not dataset_present(cfg))
+
+
+def prepare_patches_task_for(cfg: PipelineConfig):
+    """``prepare_patches`` with results under the data root; refreshed if the shards are gone."""
+    return prepare_patches.with_options(result_storage=results_dir(cfg),
+                                        refresh_cache=not patches_complete(cfg))

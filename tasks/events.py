@@ -1,0 +1,43 @@
+"""Prefect events for alerts: a failed night and a regression beyond tolerance.
+
+Automations (see docs/orchestration.md) match on the event names below and turn them into
+notifications, so nobody has to read every report to notice a bad night.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.events import emit_event
+
+RUN_FAILED = "srbench.run.failed"
+REGRESSION = "srbench.regression"
+RUN_COMPLETED = "srbench.run.completed"
+
+
+def _resource(run_id: str, preset: str) -> dict[str, str]:
+    return {
+        "prefect.resource.id": f"srbench.run.{run_id}",
+        "prefect.resource.name": run_id,
+        "srbench.preset": preset,
+    }
+
+
+def emit_run_failed(run_id: str, preset: str, stage: str, error: str, **extra: Any) -> None:
+    emit_event(event=RUN_FAILED, resource=_resource(run_id, preset),
+               payload={"run_id": run_id, "stage": stage, "error": error, **extra})
+
+
+def emit_regression(run_id: str, preset: str, regressions: list[dict[str, Any]], tolerance_db: float,
+                    previous_run_id: str | None = None) -> None:
+    """One event for the night, listing every method whose PSNR fell by more than the tolerance."""
+    worst = min((r.get("delta_db", 0.0) for r in regressions), default=0.0)
+    emit_event(event=REGRESSION, resource=_resource(run_id, preset),
+               payload={"run_id": run_id, "previous_run_id": previous_run_id,
+                        "tolerance_db": tolerance_db, "worst_delta_db": worst,
+                        "regressions": regressions})
+
+
+def emit_run_completed(run_id: str, preset: str, report: str, means: dict[str, Any]) -> None:
+    emit_event(event=RUN_COMPLETED, resource=_resource(run_id, preset),
+               payload={"run_id": run_id, "report": report, "means": means})

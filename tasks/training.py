@@ -1,0 +1,98 @@
+"""Training tasks: SRCNN, SRResNet (MSE pretraining) and SRGAN (adversarial, from the SRResNet).
+
+Training is never cached across nights (``NO_CACHE``): each night trains, and ``sr_core.training``
+resumes from the newest checkpoint of the same model fingerprint when a run was killed. Each task
+shows a Prefect progress artifact, registers the export and returns a small dict describing it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.cache_policies import NO_CACHE
+
+from sr_core.config import PipelineConfig
+
+
+class TrainingProgress:
+    """An ``on_progress(step, total, metrics)`` callback that drives a Prefect progress artifact.
+
+    Updates are throttled (every ``min_percent`` or ``min_seconds``) because each is an API call.
+    """
+
+    def __init__(self, name: str, total: int, *, min_percent: float = 2.0, min_seconds: float = 5.0):
+        self.name = name
+        self.logger = get_run_logger()
+        self.min_percent = min_percent
+        self.min_seconds = min_seconds
+        self.last_percent = 0.0
+        self.last_time = time.monotonic()
+        self.artifact_id = create_progress_artifact(
+            progress=0.0, key=f"training-{name}",
+            description=f"{name}: training progress (0/{total} steps)")
+
+    def __call__(self, step: int, total: int, metrics: dict[str, Any] | None = None) -> None:
+        percent = 100.0 * step / total if total else 100.0
+        now = time.monotonic()
+        final = step >= total
+        if not final and percent - self.last_percent < self.min_percent and now - self.last_time < self.min_seconds:
+            return
+        self.last_percent, self.last_time = percent, now
+        update_progress_artifact(self.artifact_id, progress=min(100.0, percent),
+                                 description=f"{self.name}: step {step}/{total} {_fmt(metrics)}".strip())
+        self.logger.info("%s: step %d/%d %s", self.name, step, total, _fmt(metrics))
+
+
+def _fmt(metrics: dict[str, Any] | None) -> str:
+    if not metrics:
+        return ""
+    return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items())
+
+
+def _as_dict(result: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else dict(result)
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
+
+
+def _train(cfg: PipelineConfig, name: str, patch_dir: str, run_id: str | None,
+           generator_init: str | None = None,
+           progress_factory: Callable[[str, int], Any] = TrainingProgress) -> dict[str, Any]:
+    from sr_core.registry import register_export
+    from sr_core.training import train_model
+
+    total = getattr(cfg, name).steps
+    progress = progress_factory(name, total)
+    result = train_model(cfg, name, Path(patch_dir),
+                         generator_init=Path(generator_init) if generator_init else None,
+                         on_progress=progress)
+    progress(total, total, getattr(result, "metrics", None))
+    register_export(cfg.data_dir, result, run_id=run_id)
+    summary = _as_dict(result)
+    get_run_logger().info("%s exported to %s (step %s, %.1f s)", name, summary.get("path"),
+                          summary.get("step"), float(summary.get("seconds") or 0.0))
+    return summary
+
+
+@task(name="train_srcnn", cache_policy=NO_CACHE, task_run_name="train-srcnn")
+def train_srcnn(cfg: PipelineConfig, patch_dir: str, run_id: str | None = None) -> dict[str, Any]:
+    """Train SRCNN on the patch shards; returns the export's path, step, metrics and seconds."""
+    return _train(cfg, "srcnn", patch_dir, run_id)
+
+
+@task(name="train_srresnet", cache_policy=NO_CACHE, task_run_name="train-srresnet")
+def train_srresnet(cfg: PipelineConfig, patch_dir: str, run_id: str | None = None) -> dict[str, Any]:
+    """Pretrain the SRGAN generator (SRResNet) with a pixel MSE loss."""
+    return _train(cfg, "srresnet", patch_dir, run_id)
+
+
+@task(name="train_srgan", cache_policy=NO_CACHE, task_run_name="train-srgan")
+def train_srgan(cfg: PipelineConfig, patch_dir: str, srresnet: dict[str, Any] | None,
+                run_id: str | None = None) -> dict[str, Any]:
+    """Adversarial training started from the pretrained SRResNet export (``srresnet['path']``)."""
+    generator_init = srresnet["path"] if srresnet else None
+    return _train(cfg, "srgan", patch_dir, run_id, generator_init=generator_init)

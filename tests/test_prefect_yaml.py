@@ -1,0 +1,81 @@
+"""prefect.yaml is what `prefect deploy --all` reads: check it before a server ever sees it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from prefect.client.schemas.schedules import CronSchedule
+from prefect.flows import load_flow_from_entrypoint
+from prefect.utilities.callables import parameter_schema
+from prefect.utilities.schema_tools.validation import validate
+
+from sr_core.config import PRESET_NAMES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def project() -> dict:
+    return yaml.safe_load((ROOT / "prefect.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def deployments(project) -> dict[str, dict]:
+    return {d["name"]: d for d in project["deployments"]}
+
+
+def test_expected_deployments_exist(deployments):
+    assert {"nightly-div2k", "quick-cpu", "smoke"} <= set(deployments)
+
+
+def test_every_entrypoint_imports_and_parameters_validate(deployments, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    for name, deployment in deployments.items():
+        path, _, func = deployment["entrypoint"].partition(":")
+        assert (ROOT / path).is_file(), f"{name}: entrypoint file {path} missing"
+        flow = load_flow_from_entrypoint(deployment["entrypoint"])
+        assert flow.fn.__name__ == func
+        schema = parameter_schema(flow.fn).model_dump_for_openapi()
+        params = deployment.get("parameters") or {}
+        errors = validate(params, schema, raise_on_error=False, ignore_required=True)
+        assert not errors, f"{name}: parameters {params} do not fit {flow.name}'s signature: {errors}"
+        assert set(params) <= set(schema["properties"]), f"{name}: unknown parameters"
+        assert params.get("preset") in PRESET_NAMES
+
+
+def test_schema_rejects_a_wrong_parameter_type(deployments):
+    flow = load_flow_from_entrypoint(str(ROOT / "flows/nightly.py") + ":nightly")
+    schema = parameter_schema(flow.fn).model_dump_for_openapi()
+    assert validate({"preset": "smoke", "overrides": "srcnn.steps=5"}, schema, ignore_required=True)
+    assert validate({"task_runner": "spark"}, schema, ignore_required=True)
+    assert not validate({"preset": "smoke", "overrides": ["srcnn.steps=5"], "task_runner": "dask"},
+                        schema, ignore_required=True)
+
+
+def test_nightly_div2k_is_scheduled_at_two_utc_one_at_a_time_on_gpus(deployments):
+    nightly = deployments["nightly-div2k"]
+    assert nightly["entrypoint"] == "flows/nightly.py:nightly"
+    assert nightly["parameters"]["preset"] == "div2k"
+    (schedule,) = nightly["schedules"]
+    assert schedule["cron"] == "0 2 * * *" and schedule["timezone"] == "UTC"
+    CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])  # raises if invalid
+    assert nightly["concurrency_limit"]["limit"] == 1
+    assert nightly["concurrency_limit"]["collision_strategy"] == "ENQUEUE"
+    assert nightly["work_pool"]["name"] == "gpu-pool"
+    assert nightly["work_pool"]["job_variables"]["env"]["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
+
+
+def test_quick_cpu_and_smoke_are_unscheduled_cpu_deployments(deployments):
+    for name, preset in (("quick-cpu", "quick"), ("smoke", "smoke")):
+        assert deployments[name]["parameters"]["preset"] == preset
+        assert not deployments[name].get("schedules")
+        assert deployments[name]["work_pool"]["name"] == "cpu-pool"
+
+
+def test_pull_step_switches_into_the_workers_clone(project):
+    (step,) = project["pull"]
+    directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
+    assert directory == "{{ $SRBENCH_PROJECT_DIR }}"
+    assert project["build"] is None and project["push"] is None
