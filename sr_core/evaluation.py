@@ -62,6 +62,10 @@ def skipped_methods(cfg: PipelineConfig, models: dict[str, str | Path]) -> list[
     return [m for m in cfg.eval.methods if m not in INTERPOLATION_METHODS and m not in models]
 
 
+def skipped_note(method: str) -> str:
+    return f"{method} skipped: no trained model was found for it (train it with 'srbench train')"
+
+
 def build_upscalers(cfg: PipelineConfig, models: dict[str, str | Path]) -> list[Upscaler]:
     scale = cfg.data.scale
     upscalers = []
@@ -115,7 +119,7 @@ def evaluate_images(
     if image_ids is None and records is None:
         image_ids = validation_ids(cfg)
     upscalers = build_upscalers(cfg, models)
-    notes = [f"{m} skipped: no trained model was given for it" for m in skipped_methods(cfg, models)]
+    notes = [skipped_note(m) for m in skipped_methods(cfg, models)]
     rows: list[dict[str, Any]] = []
     seen: list[str] = []
     source = records if records is not None else _iter_records(cfg, image_ids)
@@ -226,7 +230,7 @@ def method_info(cfg: PipelineConfig, models: dict[str, str | Path]) -> tuple[dic
             notes.append(f"{method} ({label}): {variant}")
         info[method] = entry
     for method in skipped_methods(cfg, models):
-        notes.append(f"{method} skipped: no trained model was found for it")
+        notes.append(skipped_note(method))
     return info, notes
 
 

@@ -182,9 +182,25 @@ def read_history(path: str | Path) -> pd.DataFrame:
     return pq.read_table(path).cast(HISTORY_SCHEMA).to_pandas()
 
 
+def _clean_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Missing values as None (pandas gives NaN/NaT), integers as int, timestamps as UTC datetimes."""
+    out = {}
+    for key, value in row.items():
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            out[key] = None
+        elif key == "started_at":
+            out[key] = utc(value)
+        elif key in ("model_step", "n_images"):
+            out[key] = int(value)
+        else:
+            out[key] = value.item() if isinstance(value, np.generic) else value
+    return out
+
+
 def append_history(path: str | Path, rows: list[dict[str, Any]]) -> Path:
     """Replace this run's rows (idempotent per run_id) and write the file atomically, oldest first."""
     path = Path(path)
+    rows = [_clean_row(r) for r in rows]
     run_ids = {r["run_id"] for r in rows}
     old = pq.read_table(path).cast(HISTORY_SCHEMA).to_pylist() if path.is_file() else []
     kept = [r for r in old if r["run_id"] not in run_ids]

@@ -1,0 +1,365 @@
+"""``report.html`` of one run, rebuilt from ``metrics.parquet``, ``run.json`` and ``images/`` alone.
+
+Every string that comes from data (image ids, region and method names, labels, config values, notes)
+goes through :func:`esc` before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sr_core.atomic import write_text
+from sr_core.report.assets import CSS, JS
+from sr_core.report.svg import distribution_plot, trend_plot
+from sr_core.results import (METRIC_COLUMNS, _slug, asset_relpath, find_regressions, history_rows,
+                             read_history, read_metrics, run_summary)
+
+PREFERRED_ORDER = ("bilinear", "bicubic", "srcnn", "srresnet", "srgan")
+DEFAULT_LABELS = {"bicubic": "Bicubic", "bilinear": "Bilinear", "srcnn": "SRCNN", "srresnet": "SRResNet",
+                  "srgan": "SRGAN", "hr": "HR"}
+INTERPOLATIONS = ("bicubic", "bilinear")
+EMBED_LIMIT_BYTES = 12 * 1024 * 1024
+
+
+def esc(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def fmt(value: Any, digits: int = 2, suffix: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    value = float(value)
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    return f"{value:.{digits}f}{suffix}"
+
+
+def fmt_delta(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+        return '<td data-value="">–</td>'
+    cls = "pos" if value > 0 else "neg" if value < 0 else ""
+    return f'<td class="{cls}" data-value="{value:.6f}">{value:+.{digits}f}</td>'
+
+
+def data_value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{float(value):.6f}"
+
+
+def read_run_json(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "run.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def ordered_methods(df: pd.DataFrame, run: dict[str, Any]) -> list[str]:
+    present = list(dict.fromkeys(df["method"]))
+    listed = list((run.get("methods") or {}).keys())
+    order = [m for m in PREFERRED_ORDER if m in present]
+    order += [m for m in listed if m in present and m not in order]
+    return order + [m for m in present if m not in order]
+
+
+def method_labels(methods: list[str], run: dict[str, Any]) -> dict[str, str]:
+    info = run.get("methods") or {}
+    return {m: str((info.get(m) or {}).get("label") or DEFAULT_LABELS.get(m, m)) for m in methods} | {"hr": "HR"}
+
+
+class _Images:
+    """Image sources for the page: data URIs when the run's images are small enough, else relative links."""
+
+    def __init__(self, run_dir: Path, embed: bool | None):
+        self.run_dir = run_dir
+        images = run_dir / "images"
+        total = sum(p.stat().st_size for p in images.rglob("*.png")) if images.is_dir() else 0
+        self.embed = total <= EMBED_LIMIT_BYTES if embed is None else embed
+
+    def src(self, image_id: str, region: str, method: str) -> str | None:
+        rel = asset_relpath(image_id, region, method)
+        path = self.run_dir / rel
+        if not path.is_file():
+            return None
+        if self.embed:
+            return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+        return rel
+
+
+def _summary_table(summary: pd.DataFrame, methods: list[str], labels: dict[str, str]) -> str:
+    if summary.empty:
+        return '<p class="muted">No full-image rows in this run.</p>'
+    s = summary.set_index("method")
+    best = {c: s[f"mean_{c}"].astype(float).max() for c in METRIC_COLUMNS}
+    head = ("<tr><th>Method</th><th>Model step</th><th>Images</th><th>PSNR RGB (dB)</th><th>SSIM RGB</th>"
+            "<th>PSNR Y (dB)</th><th>SSIM Y</th><th>Δ PSNR Y vs bicubic</th><th>Δ SSIM Y vs bicubic</th>"
+            "<th>Seconds / image</th></tr>")
+    rows = []
+    for m in methods:
+        if m not in s.index:
+            continue
+        r = s.loc[m]
+        cells = [f'<td data-value="{esc(labels[m])}">{esc(labels[m])} <span class="muted mono">'
+                 f'({esc(m)})</span></td>',
+                 f'<td>{esc(int(r["model_step"])) if pd.notna(r["model_step"]) else "–"}</td>',
+                 f'<td>{int(r["n_images"])}</td>']
+        for c in METRIC_COLUMNS:
+            v = r[f"mean_{c}"]
+            digits = 2 if c.startswith("psnr") else 4
+            cls = ' class="best"' if v is not None and pd.notna(v) and v == best[c] else ""
+            cells.append(f'<td{cls} data-value="{data_value(v)}">{fmt(v, digits)}</td>')
+        cells.append(fmt_delta(r.get("delta_psnr_y")))
+        cells.append(fmt_delta(r.get("delta_ssim_y"), 4))
+        cells.append(f'<td data-value="{data_value(r["seconds_per_image"])}">'
+                     f'{fmt(r["seconds_per_image"], 3)}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table class="sortable" id="summary-table"><thead>{head}</thead><tbody>'
+            + "".join(rows) + "</tbody></table>")
+
+
+def _per_image_table(full: pd.DataFrame, methods: list[str], labels: dict[str, str]) -> str:
+    head = "<tr><th>Image</th><th>HR size</th>" + "".join(
+        f"<th>{esc(labels[m])} PSNR Y</th>" for m in methods) + "".join(
+        f"<th>{esc(labels[m])} SSIM Y</th>" for m in methods) + "<th>Best (PSNR Y)</th></tr>"
+    rows = []
+    for image_id, group in full.groupby("image_id", sort=False):
+        g = group.set_index("method")
+        first = group.iloc[0]
+        cells = [f'<td data-value="{esc(image_id)}"><a href="#img-{esc(_slug(image_id))}">{esc(image_id)}'
+                 f'</a></td>', f'<td data-value="{int(first.height) * int(first.width)}">'
+                 f'{int(first.height)}×{int(first.width)}</td>']
+        psnrs = {m: float(g.loc[m, "psnr_y"]) for m in methods if m in g.index}
+        best = max(psnrs, key=psnrs.get) if psnrs else None
+        for col in ("psnr_y", "ssim_y"):
+            for m in methods:
+                v = g.loc[m, col] if m in g.index else None
+                cls = ' class="best"' if col == "psnr_y" and m == best else ""
+                cells.append(f'<td{cls} data-value="{data_value(v)}">{fmt(v, 2 if col == "psnr_y" else 4)}</td>')
+        cells.append(f'<td data-value="{esc(labels.get(best, "")) if best else ""}">'
+                     f'{esc(labels[best]) if best else "–"}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table class="sortable" id="images-table"><thead>{head}</thead><tbody>'
+            + "".join(rows) + "</tbody></table>")
+
+
+def _zoom(width: int, height: int) -> float:
+    """One zoom for a whole strip: small crops are blown up (pixelated), large ones shown 1:1 or less."""
+    longest = max(width, height)
+    if longest <= 128:
+        return float(max(1, 256 // longest))
+    return min(1.0, 360 / longest)
+
+
+def _figure(src: str | None, label: str, caption: str, width: int, height: int, zoom: float) -> str:
+    w, h = round(width * zoom), round(height * zoom)
+    img = (f'<img src="{esc(src)}" width="{w}" height="{h}" alt="{esc(label)}" loading="eager">' if src
+           else f'<div style="width:{w}px;height:{h}px" class="muted">image missing</div>')
+    return f"<figure>{img}<figcaption><b>{esc(label)}</b>{caption}</figcaption></figure>"
+
+
+def _slider(images: _Images, image_id: str, region: str, before: str, after: str,
+            labels: dict[str, str], width: int, height: int, zoom: float) -> str:
+    a, b = images.src(image_id, region, before), images.src(image_id, region, after)
+    if not a or not b:
+        return ""
+    w, h = round(width * zoom), round(height * zoom)
+    return (f'<div class="slider-wrap"><h3>Before / after: {esc(labels[before])} ↔ {esc(labels[after])} '
+            f'<span class="muted">({esc(region)}; drag the slider)</span></h3>'
+            f'<div class="slider" style="width:{w}px">'
+            f'<img class="bottom" src="{esc(b)}" width="{w}" height="{h}" alt="{esc(labels[after])}">'
+            f'<img class="top" src="{esc(a)}" width="{w}" height="{h}" alt="{esc(labels[before])}">'
+            f'<span class="tag" style="left:4px">{esc(labels[before])}</span>'
+            f'<span class="tag" style="right:4px">{esc(labels[after])}</span>'
+            f'<div class="handle"></div>'
+            f'<input type="range" min="0" max="100" value="50" aria-label="before/after position">'
+            f"</div></div>")
+
+
+def _image_section(image_id: str, group: pd.DataFrame, methods: list[str], labels: dict[str, str],
+                   images: _Images, slider_pair: tuple[str, str] | None) -> str:
+    parts = [f'<section class="image-section" id="img-{esc(_slug(image_id))}"><h2>Image '
+             f'<span class="mono">{esc(image_id)}</span></h2>']
+    full = group[group["region"] == "full"].set_index("method")
+    rows = []
+    for m in methods:
+        if m not in full.index:
+            continue
+        r = full.loc[m]
+        rows.append(f"<tr><td>{esc(labels[m])}</td><td>{fmt(r.psnr_rgb)}</td><td>{fmt(r.ssim_rgb, 4)}</td>"
+                    f"<td>{fmt(r.psnr_y)}</td><td>{fmt(r.ssim_y, 4)}</td><td>{fmt(r.seconds, 3)}</td></tr>")
+    if rows:
+        first = full.iloc[0]
+        parts.append(f'<p class="muted">Full image {int(first.height)}×{int(first.width)} HR pixels '
+                     f"(Y metrics with {int(first.crop_border)} px border crop)</p>"
+                     "<table><thead><tr><th>Method</th><th>PSNR RGB</th><th>SSIM RGB</th><th>PSNR Y</th>"
+                     "<th>SSIM Y</th><th>Seconds</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    regions = [r for r in dict.fromkeys(group["region"]) if r != "full"]
+    for n, region in enumerate(regions):
+        sub = group[group["region"] == region].set_index("method")
+        first = sub.iloc[0]
+        width, height = int(first.width), int(first.height)
+        zoom = _zoom(width, height)
+        parts.append(f"<h3>Crop <span class=\"mono\">{esc(region)}</span> <span class=\"muted\">"
+                     f"{height}×{width} at (top {int(first.top)}, left {int(first.left)}), shown at "
+                     f"{zoom:g}×; titles: PSNR/SSIM on Y (RGB below)</span></h3><div class=\"strip\">")
+        for m in methods:
+            if m not in sub.index:
+                continue
+            r = sub.loc[m]
+            caption = (f'<span title="Y-PSNR (dB) / Y-SSIM">{fmt(r.psnr_y)} / {fmt(r.ssim_y, 4)}</span><br>'
+                       f'<span class="muted">RGB {fmt(r.psnr_rgb)} / {fmt(r.ssim_rgb, 4)}</span>')
+            parts.append(_figure(images.src(image_id, region, m), labels[m], caption, width, height, zoom))
+        parts.append(_figure(images.src(image_id, region, "hr"), "HR", "reference", width, height, zoom))
+        parts.append("</div>")
+        if n == 0 and slider_pair:
+            parts.append(_slider(images, image_id, region, *slider_pair, labels, width, height, zoom))
+    if not regions:
+        parts.append('<p class="muted">No crops for this image.</p>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _run_card(run: dict[str, Any], df: pd.DataFrame, methods: list[str], labels: dict[str, str]) -> str:
+    first = df.iloc[0] if len(df) else None
+    items = [
+        ("Run", run.get("run_id") or (first.run_id if first is not None else "")),
+        ("Started (UTC)", run.get("started_at") or (first.started_at if first is not None else "")),
+        ("Preset", run.get("preset", "")), ("Dataset", run.get("dataset") or (first.dataset if first is not None else "")),
+        ("Split", run.get("split", "validation")), ("Scale", run.get("scale", "")),
+        ("Data fingerprint", run.get("data_fingerprint", "")),
+        ("Config fingerprint", run.get("config_fingerprint", "")),
+    ]
+    rows = "".join(f"<tr><td>{esc(k)}</td><td class=\"mono\" style=\"text-align:left\">{esc(v)}</td></tr>"
+                   for k, v in items)
+    info = run.get("methods") or {}
+    model_rows = []
+    for m in methods:
+        i = info.get(m) or {}
+        model_rows.append(f"<tr><td>{esc(labels[m])}</td><td class=\"mono\">{esc(m)}</td>"
+                          f"<td>{esc(i.get('step') if i.get('step') is not None else '–')}</td>"
+                          f"<td class=\"mono\" style=\"text-align:left\">{esc(i.get('model_path') or i.get('description') or '')}</td>"
+                          f"<td>{esc(i.get('created') or '')}</td></tr>")
+    walls = run.get("wall_times") or {}
+    wall_rows = "".join(f"<tr><td>{esc(k)}</td><td>{fmt(v, 1)} s</td></tr>" for k, v in walls.items())
+    config = json.dumps(run.get("config") or {}, indent=2, sort_keys=True)
+    source = json.dumps(run.get("source") or {}, indent=2, sort_keys=True)
+    return (f'<div class="card"><h2 id="run">Run</h2><table>{rows}</table>'
+            f"<h3>Methods and models</h3><table><thead><tr><th>Label</th><th>Method</th><th>Step</th>"
+            f"<th>Model file</th><th>Created</th></tr></thead><tbody>{''.join(model_rows)}</tbody></table>"
+            + (f"<h3>Wall times</h3><table>{wall_rows}</table>" if wall_rows else "")
+            + f"<details><summary>Configuration</summary><pre>{esc(config)}</pre></details>"
+            f"<details><summary>Data source</summary><pre>{esc(source)}</pre></details></div>")
+
+
+def _trend(history: pd.DataFrame, run: dict[str, Any], run_id: str, labels: dict[str, str]) -> str:
+    if history.empty:
+        return '<p class="muted">No history yet.</p>'
+    same = history
+    if run.get("preset") is not None:
+        same = same[(same["preset"] == run.get("preset")) & (same["dataset"] == run.get("dataset"))]
+    same = same.sort_values(["started_at", "run_id"])
+    runs = list(dict.fromkeys(same["run_id"]))[-30:]
+    methods = list(dict.fromkeys(same["method"]))
+    lines = []
+    for m in methods:
+        by_run = same[same["method"] == m].set_index("run_id")["mean_psnr_y"]
+        lines.append((labels.get(m, m), [float(by_run[r]) if r in by_run.index and pd.notna(by_run[r])
+                                         else None for r in runs]))
+    return trend_plot(runs, lines, highlight=run_id)
+
+
+def _regression_banner(findings: list[dict[str, Any]]) -> str:
+    if not findings:
+        return ""
+    items = "".join(
+        f"<li>{esc(f['label'])}: mean Y-PSNR {f['psnr_y']:.2f} dB vs {f['previous_psnr_y']:.2f} dB in run "
+        f"<span class=\"mono\">{esc(f['previous_run_id'])}</span> (−{f['drop_db']:.2f} dB, tolerance "
+        f"{f['tolerance_db']:.2f} dB)</li>" for f in findings)
+    return f'<div class="banner" id="regression">Regression: worse than the previous run<ul>{items}</ul></div>'
+
+
+def render_report(run_dir: str | Path, *, history_path: str | Path | None = None,
+                  embed_images: bool | None = None) -> Path:
+    """Write ``run_dir/report.html`` from ``metrics.parquet``, ``run.json`` and ``images/``.
+
+    The trend and the regression banner use ``history.parquet`` in the reports root (the run folder's
+    parent) when present; this run is added to it in memory if ``update_history`` has not run yet.
+    Images are embedded as data URIs unless the run's images exceed 12 MB (then linked relatively).
+    """
+    run_dir = Path(run_dir)
+    metrics_path = run_dir / "metrics.parquet"
+    if not metrics_path.is_file():
+        raise FileNotFoundError(f"{metrics_path} does not exist: is {run_dir} a run folder written by "
+                                "'srbench evaluate' (or the nightly flow)?")
+    df = read_metrics(metrics_path)
+    run = read_run_json(run_dir)
+    run_id = run.get("run_id") or (str(df["run_id"].iloc[0]) if len(df) else run_dir.name)
+    run.setdefault("run_id", run_id)
+    methods = ordered_methods(df, run)
+    labels = method_labels(methods, run)
+    summary = run_summary(df)
+
+    history = read_history(Path(history_path) if history_path else run_dir.parent / "history.parquet")
+    if len(df) and run_id not in set(history["run_id"]):
+        extra = pd.DataFrame(history_rows(df, run))
+        history = pd.concat([history, extra], ignore_index=True) if len(history) else extra
+    tolerance = float(((run.get("config") or {}).get("eval") or {}).get("regression_tolerance_db", 0.1))
+    findings = find_regressions(history, run_id, tolerance) if len(history) else []
+
+    full = df[df["region"] == "full"]
+    models = [m for m in methods if m not in INTERPOLATIONS]
+    slider_pair = None
+    if "bicubic" in methods:
+        candidates = summary[summary["method"].isin(models)].dropna(subset=["mean_psnr_y"])
+        if len(candidates):
+            slider_pair = ("bicubic", str(candidates.sort_values("mean_psnr_y").iloc[-1]["method"]))
+        elif "bilinear" in methods:
+            slider_pair = ("bilinear", "bicubic")
+    images = _Images(run_dir, embed_images)
+    dist = [(labels[m], [(str(r.image_id), float(r.psnr_y)) for r in full[full["method"] == m].itertuples()])
+            for m in methods]
+
+    notes = run.get("notes") or []
+    notes_html = ("<div class=\"notes\" id=\"notes\"><b>Notes</b><ul>" + "".join(
+        f"<li>{esc(n)}</li>" for n in notes) + "</ul></div>") if notes else ""
+    sections = "".join(_image_section(str(image_id), group, methods, labels, images, slider_pair)
+                       for image_id, group in df.groupby("image_id", sort=False))
+    title = f"srbench report {run_id}"
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: 'self' file:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<title>{esc(title)}</title><style>{CSS}</style></head>
+<body><main>
+<nav class="muted"><a href="../index.html">All runs</a><a href="#summary">Summary</a><a href="#plots">Plots</a>
+<a href="#images">Images</a><a href="#run">Run details</a></nav>
+<h1>Super-resolution x{esc(run.get('scale') or (int(df['scale'].iloc[0]) if len(df) else ''))} report
+<span class="mono">{esc(run_id)}</span></h1>
+<p class="muted">{esc(run.get('preset', ''))} preset · dataset {esc(run.get('dataset') or (df['dataset'].iloc[0] if len(df) else ''))}
+· {full['image_id'].nunique()} validation images · started {esc(run.get('started_at', ''))} UTC</p>
+{_regression_banner(findings)}
+{notes_html}
+<h2 id="summary">Summary: mean over full images</h2>
+<p class="muted">RGB: scikit-image PSNR/SSIM on the whole RGB image (the seed's numbers). Y: BT.601 luma,
+{esc(int(df['crop_border'].iloc[0]) if len(df) else '')} px border cropped, Gaussian SSIM (the SR papers' protocol).
+Δ columns: difference from bicubic. Click a column to sort.</p>
+{_summary_table(summary, methods, labels)}
+<h2 id="plots">Plots</h2>
+<div class="card"><h3>Y-PSNR per image, by method (bar = mean)</h3>{distribution_plot(dist)}</div>
+<div class="card"><h3>Nightly trend: mean Y-PSNR per run ({esc(run.get('preset', ''))}, {esc(run.get('dataset', ''))})</h3>
+{_trend(history, run, run_id, labels)}</div>
+<h2 id="images">Per image</h2>
+{_per_image_table(full, methods, labels)}
+{sections}
+{_run_card(run, df, methods, labels)}
+<div id="render-check" hidden></div>
+</main><script>{JS}</script></body></html>
+"""
+    return write_text(run_dir / "report.html", page)

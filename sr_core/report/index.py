@@ -1,0 +1,109 @@
+"""``reports/index.html``: every run, newest first, with its headline numbers; failed runs shown as such."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sr_core.atomic import write_text
+from sr_core.report.assets import CSS
+from sr_core.report.html import DEFAULT_LABELS, esc, fmt
+from sr_core.results import read_history, utc
+
+FAILURE_FILE = "failure.json"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else {"message": str(data)}
+    except (OSError, ValueError) as exc:
+        return {"message": f"unreadable {path.name}: {exc}"}
+
+
+def _sort_key(entry: dict[str, Any]) -> datetime:
+    try:
+        return utc(entry["started_at"]) if entry.get("started_at") else entry["mtime"]
+    except (ValueError, TypeError):
+        return entry["mtime"]
+
+
+def _runs(reports_dir: Path, history: pd.DataFrame) -> list[dict[str, Any]]:
+    entries = []
+    for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        run_json, failure = folder / "run.json", folder / FAILURE_FILE
+        if not (run_json.is_file() or failure.is_file() or (folder / "metrics.parquet").is_file()):
+            continue
+        run = _read_json(run_json) if run_json.is_file() else {}
+        entry = {"dir": folder.name, "run_id": run.get("run_id") or folder.name,
+                 "started_at": run.get("started_at"), "preset": run.get("preset", ""),
+                 "dataset": run.get("dataset", ""),
+                 "mtime": datetime.fromtimestamp(folder.stat().st_mtime, timezone.utc),
+                 "report": (folder / "report.html").is_file(), "failure": None}
+        if failure.is_file():
+            info = _read_json(failure)
+            entry["failure"] = str(info.get("message") or info.get("error") or "the run failed")
+            entry["failed_task"] = info.get("task") or info.get("step")
+            entry["started_at"] = entry["started_at"] or info.get("started_at") or info.get("failed_at")
+            entry["preset"] = entry["preset"] or info.get("preset", "")
+            entry["dataset"] = entry["dataset"] or info.get("dataset", "")
+        rows = history[history["run_id"] == entry["run_id"]] if len(history) else history
+        entry["methods"] = rows.to_dict("records")
+        entries.append(entry)
+    return sorted(entries, key=_sort_key, reverse=True)
+
+
+def _headline(entry: dict[str, Any]) -> str:
+    rows = entry["methods"]
+    if not rows:
+        return '<span class="muted">no metrics</span>'
+    parts = []
+    for r in rows:
+        label = r.get("label") or DEFAULT_LABELS.get(r["method"], r["method"])
+        delta = r.get("delta_psnr_y")
+        delta_txt = (f' <span class="{"pos" if delta > 0 else "neg" if delta < 0 else "muted"}">'
+                     f"({delta:+.2f})</span>") if delta is not None and pd.notna(delta) and r["method"] != "bicubic" else ""
+        parts.append(f"<span class=\"metric\"><b>{esc(label)}</b> {fmt(r.get('mean_psnr_y'))} dB / "
+                     f"{fmt(r.get('mean_ssim_y'), 4)}{delta_txt}</span>")
+    return " · ".join(parts)
+
+
+def render_index(reports_dir: str | Path) -> Path:
+    """Write ``reports_dir/index.html`` listing every run folder, newest first."""
+    reports_dir = Path(reports_dir)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    history = read_history(reports_dir / "history.parquet")
+    rows = []
+    for e in _runs(reports_dir, history):
+        if e["failure"]:
+            status = (f'<span class="status-failed">failed</span>'
+                      + (f' <span class="muted">in {esc(e["failed_task"])}</span>' if e.get("failed_task") else "")
+                      + f'<div class="mono">{esc(e["failure"])}</div>')
+        elif e["report"]:
+            status = '<span class="status-complete">complete</span>'
+        else:
+            status = '<span class="muted">incomplete</span>'
+        link = (f'<a href="{esc(e["dir"])}/report.html">{esc(e["run_id"])}</a>' if e["report"]
+                else esc(e["run_id"]))
+        rows.append(f'<tr class="run"><td class="mono">{link}</td><td>{esc(e["started_at"] or "")}</td>'
+                    f'<td>{esc(e["preset"])}</td><td>{esc(e["dataset"])}</td>'
+                    f'<td style="text-align:left">{status}</td>'
+                    f'<td style="text-align:left;white-space:normal">{_headline(e)}</td></tr>')
+    body = ("<table><thead><tr><th>Run</th><th>Started (UTC)</th><th>Preset</th><th>Dataset</th>"
+            "<th>Status</th><th>Mean Y-PSNR / Y-SSIM per method (Δ vs bicubic)</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>") if rows else '<p class="muted">No runs yet.</p>'
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>srbench runs</title><style>{CSS}</style></head>
+<body><main><h1>srbench runs</h1>
+<p class="muted">Newest first. Y = BT.601 luma with the scale cropped from each border.</p>
+{body}
+</main></body></html>
+"""
+    return write_text(reports_dir / "index.html", page)
