@@ -1,0 +1,75 @@
+"""The report opens and renders in a real browser (headless Debian chromium): images decode, tables
+and plots are in the DOM after its scripts ran, and a screenshot is not blank."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sr_core.report import render_index, render_report, update_history
+from tests.helpers_report import HOSTILE_ID, make_run, tiny_model
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _chromium(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess:
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed: run 'make setup-browser' "
+                    "(apt-get install -y chromium)")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", *args, url]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    run_dir = make_run(root / "reports", "20260101-browser", "2026-01-01T00:00:00Z",
+                       model_path=tiny_model(root / "models"))
+    update_history(run_dir, root / "reports")
+    render_index(root / "reports")
+    return render_report(run_dir)
+
+
+def test_report_renders_images_tables_and_plots(report, tmp_path):
+    out = _chromium(tmp_path, report.as_uri(), "--virtual-time-budget=10000", "--dump-dom")
+    dom = out.stdout
+    assert "render-check" in dom, out.stderr[-2000:]
+    check = re.search(r'<div id="render-check"[^>]*>', dom).group(0)
+    attrs = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', check))
+    assert attrs.get("ready") == "1", f"the page's script did not run: {check}"
+    total, ok = int(attrs["images-total"]), int(attrs["images-ok"])
+    assert total >= 10 and ok == total, f"{ok} of {total} images decoded"
+    assert int(attrs["table-rows"]) >= 2 + 3  # per-image rows + summary rows
+    assert attrs["svg"] == "2"
+    # The slider script set the clip of the 'before' image; the hostile id stayed text.
+    assert "clip-path: inset(0px 50% 0px 0px)" in dom or "inset(0 50% 0 0)" in dom
+    assert HOSTILE_ID not in dom
+
+
+def test_screenshot_is_not_blank(report, tmp_path):
+    shot = tmp_path / "shot.png"
+    _chromium(tmp_path, report.as_uri(), "--window-size=1280,2400", "--virtual-time-budget=10000",
+              f"--screenshot={shot}")
+    assert shot.is_file(), "chromium wrote no screenshot"
+    from sr_core.images import read_image
+
+    img = read_image(shot)
+    assert img.shape[0] >= 1000 and img.shape[1] >= 1000
+    colours = np.unique(img.reshape(-1, 3)[::7], axis=0)
+    assert len(colours) > 500, "the screenshot is (nearly) blank"
+    assert (img.std(axis=(0, 1)) > 10).all()
+
+
+def test_index_renders(report, tmp_path):
+    index = report.parent.parent / "index.html"
+    out = _chromium(tmp_path, index.as_uri(), "--dump-dom")
+    assert 'class="run"' in out.stdout and "20260101-browser" in out.stdout
