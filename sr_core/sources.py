@@ -359,6 +359,22 @@ def ensure_dataset(cfg: PipelineConfig) -> dict:
     return _prepare_div2k(source)
 
 
+DIV2K_HOST = "data.vision.ee.ethz.ch"
+DIV2K_ZIPS = ("DIV2K_train_HR.zip", "DIV2K_valid_HR.zip", "DIV2K_train_LR_bicubic_X4.zip",
+              "DIV2K_valid_LR_bicubic_X4.zip")
+
+
+def _reachable(host: str, port: int = 443, timeout: float = 10.0) -> bool:
+    """A quick connect test, so an offline machine fails in seconds instead of tfds' minutes of retries."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def _prepare_div2k(source: Div2kSource) -> dict:
     import tensorflow_datasets as tfds
 
@@ -368,7 +384,11 @@ def _prepare_div2k(source: Div2kSource) -> dict:
         return {"dataset": "div2k", "action": "reused", "data_dir": str(data_dir),
                 "splits": {s: builder.info.splits[s].num_examples for s in SPLITS}}
     manual_dir = data_dir / "downloads" / "manual"
+    have_zips = all((manual_dir / name).is_file() for name in DIV2K_ZIPS)
     try:
+        if not have_zips and not _reachable(DIV2K_HOST):
+            raise ConnectionError(f"cannot reach {DIV2K_HOST} (offline?) and {manual_dir} does not hold "
+                                  "the DIV2K zips")
         builder.download_and_prepare(
             download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
     except Exception as exc:  # noqa: BLE001 - network, checksum and disk errors all end here
@@ -376,8 +396,8 @@ def _prepare_div2k(source: Div2kSource) -> dict:
             f"could not download/prepare {DIV2K_BUILDER} into {data_dir}: {type(exc).__name__}: {exc}\n"
             f"To pre-seed it on an offline machine, copy a prepared 'tensorflow_datasets/div2k' folder "
             f"(the one holding bicubic_x4/2.0.0/) to {data_dir / 'div2k'}, or put the DIV2K zip files "
-            f"(DIV2K_train_HR.zip, DIV2K_valid_HR.zip, DIV2K_train_LR_bicubic_X4.zip, "
-            f"DIV2K_valid_LR_bicubic_X4.zip) in {data_dir / 'downloads'} and rerun 'srbench download'."
+            f"({', '.join(DIV2K_ZIPS)}, as named on the DIV2K site) in {manual_dir} and rerun "
+            "'srbench download'."
         ) from exc
     return {"dataset": "div2k", "action": "prepared", "data_dir": str(data_dir),
             "splits": {s: builder.info.splits[s].num_examples for s in SPLITS}}
