@@ -1,0 +1,80 @@
+"""Export (.keras + sidecar, atomic), safe-mode reload with identical outputs, and the registry."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from sr_core import layout  # noqa: E402
+from sr_core.export import export_model, find_export, load_model, read_sidecar  # noqa: E402
+from sr_core.models import build_discriminator, build_srcnn, build_srresnet  # noqa: E402
+from sr_core.registry import ModelNotFoundError, list_models, register_export, resolve_model  # noqa: E402
+
+
+@pytest.mark.parametrize("name", ["srcnn", "srresnet"])
+def test_export_then_reload_gives_identical_outputs(smoke_config, name):
+    tf.keras.utils.set_random_seed(1)
+    build = build_srcnn if name == "srcnn" else build_srresnet
+    model = build(getattr(smoke_config, name), smoke_config.data.scale)
+    lr = np.random.default_rng(0).uniform(0, 255, (2, 9, 11, 3)).astype(np.float32)
+    model(lr, training=True)  # moves BatchNorm statistics away from their initial values
+    result = export_model(model, smoke_config, name, step=7, metrics={"val_psnr_y": 30.0}, seconds=1.5)
+    assert result.path.name == f"{name}.keras" and result.path.parent.parent == layout.models_dir(smoke_config) / name
+    assert result.path.parent.name.endswith(smoke_config.model_fingerprint(name))
+    assert not [p for p in result.path.parent.parent.iterdir() if p.name.startswith(".")]  # no staging left
+    reloaded = load_model(result.path)
+    np.testing.assert_array_equal(reloaded(lr, training=False).numpy(), model(lr, training=False).numpy())
+    meta = read_sidecar(result.path)
+    assert meta["step"] == 7 and meta["name"] == name and meta["config"]["preset"] == "smoke"
+    assert meta["data_fingerprint"] == smoke_config.data_fingerprint()
+    assert {"tensorflow", "keras", "srbench"} <= set(meta["versions"])
+    assert find_export(smoke_config, name, 7) == result
+    assert find_export(smoke_config, name, 8) is None
+
+
+def test_load_model_refuses_lambda_layers(tmp_path):
+    import keras
+
+    inp = keras.Input((None, None, 3))
+    model = keras.Model(inp, keras.layers.Lambda(lambda x: x * 2.0)(inp))
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(ValueError, match="(?i)lambda|safe"):
+        load_model(path)
+
+
+def test_discriminator_round_trips_too(smoke_config, tmp_path):
+    disc = build_discriminator(smoke_config.srgan)
+    path = tmp_path / "d.keras"
+    disc.save(path)
+    hr = np.random.default_rng(0).uniform(0, 255, (1, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_array_equal(load_model(path)(hr).numpy(), disc(hr).numpy())
+
+
+def test_registry_resolves_newest_export_by_name(smoke_config):
+    model = build_srcnn(smoke_config.srcnn, 4)
+    first = export_model(model, smoke_config, "srcnn", step=1)
+    second = export_model(model, smoke_config, "srcnn", step=2)
+    data_dir = smoke_config.data_dir
+    register_export(data_dir, first, run_id="r1")
+    register_export(data_dir, second, run_id="r2")
+    register_export(data_dir, second, run_id="r2")  # re-registering does not duplicate
+    entries = list_models(data_dir)
+    assert [e["step"] for e in entries] == [2, 1] and all(e["exists"] for e in entries)
+    stored = json.loads(layout.registry_path(data_dir).read_text())
+    assert not stored["models"][0]["path"].startswith("/")  # relative to the data dir
+    assert resolve_model(data_dir, "srcnn") == second.path
+    assert resolve_model(data_dir, "SRCNN") == second.path
+    assert resolve_model(data_dir, str(first.path)) == first.path
+    assert resolve_model(data_dir, first.path.parent) == first.path
+
+
+def test_resolve_model_says_what_to_run_when_nothing_is_registered(tmp_path):
+    with pytest.raises(ModelNotFoundError, match=r"no srgan model found in .*models; run `srbench train --model srgan`"):
+        resolve_model(tmp_path, "srgan")
+    with pytest.raises(ModelNotFoundError, match="neither a model name"):
+        resolve_model(tmp_path, tmp_path / "missing.keras")

@@ -1,0 +1,137 @@
+"""Training: loss goes down, resume after a kill is exact, NaN guard, schedules, curves, GPU code paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sr_core import layout
+from sr_core.config import ScheduleConfig
+
+tf = pytest.importorskip("tensorflow")
+
+from helpers_training import photo_patches, step_indexed_batches  # noqa: E402
+from sr_core.export import load_model, read_sidecar  # noqa: E402
+from sr_core.training import NonFiniteLossError, train_model  # noqa: E402
+from sr_core.training.curves import read_curves  # noqa: E402
+from sr_core.training.loop import Validator  # noqa: E402
+from sr_core.training.schedules import ConfiguredSchedule, lr_at  # noqa: E402
+from sr_core.training.trainers import Runtime, SupervisedTrainer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def patches():
+    return photo_patches(16, seed=0)
+
+
+@pytest.fixture(scope="module")
+def validator():
+    lr, hr = photo_patches(2, seed=1)
+    return Validator(lr, hr, scale=4)
+
+
+def _with(cfg, **sections):
+    update = {}
+    for section, values in sections.items():
+        update[section] = getattr(cfg, section).model_copy(update=values)
+    return cfg.model_copy(update=update)
+
+
+class _Kill(Exception):
+    pass
+
+
+@pytest.mark.parametrize("name", ["srcnn", "srresnet"])
+def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(smoke_config, patches, name):
+    cfg = _with(smoke_config, **{name: {"lr": ScheduleConfig(initial=1e-3)}})
+    tf.keras.utils.set_random_seed(0)
+    trainer = SupervisedTrainer(cfg, name, Runtime.from_config(cfg), total_steps=15)
+    lr, hr = patches[0][:4].astype(np.float32), patches[1][:4].astype(np.float32)
+    losses = [trainer.train_step(lr, hr)["loss"] for _ in range(15)]
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_resume_after_kill_continues_at_the_saved_step_with_the_same_state(smoke_config, patches, validator, tmp_path):
+    cfg = _with(smoke_config, srcnn={"steps": 5}, train={"checkpoint_every": 2, "log_every": 1, "validate_every": 100})
+    batches = step_indexed_batches(*patches, batch_size=4)
+
+    def kill_at_3(step, total, logs):
+        if step == 3:
+            raise _Kill()
+
+    with pytest.raises(_Kill):
+        train_model(cfg, "srcnn", tmp_path, batches=batches, validator=validator, on_progress=kill_at_3,
+                    show_progress=False)
+    ckpt_dir = layout.checkpoint_dir(cfg, "srcnn")
+    assert tf.train.latest_checkpoint(ckpt_dir / "ckpt").endswith("ckpt-2")
+    reader = tf.train.load_checkpoint(str(ckpt_dir / "ckpt"))
+    saved_iterations = reader.get_tensor("optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
+    assert saved_iterations == 2
+
+    seen = []
+    resumed = train_model(cfg, "srcnn", tmp_path, batches=batches, validator=validator,
+                          on_progress=lambda s, t, logs: seen.append(s), show_progress=False)
+    assert seen[0] == 3 and resumed.step == 5
+    assert [int(r["step"]) for r in read_curves(ckpt_dir)] == [1, 2, 3, 4, 5]  # stale step-3 row replaced
+
+    # The same run without the kill, in another data dir, ends with the same weights.
+    straight_cfg = cfg.model_copy(update={"data_dir": tmp_path / "straight"})
+    straight = train_model(straight_cfg, "srcnn", tmp_path, batches=batches, validator=validator, show_progress=False)
+    for a, b in zip(load_model(resumed.path).get_weights(), load_model(straight.path).get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+    # Rerunning a finished run trains nothing and reuses the export.
+    again = train_model(cfg, "srcnn", tmp_path, batches=batches, validator=validator, show_progress=False)
+    assert again.path == resumed.path
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(smoke_config, patches, validator, tmp_path):
+    cfg = _with(smoke_config, srcnn={"steps": 6}, train={"checkpoint_every": 2})
+    batches = step_indexed_batches(*patches, batch_size=4, poison_step=4)
+    with pytest.raises(NonFiniteLossError, match=r"step 4: non-finite loss \(loss=nan\).*step 2"):
+        train_model(cfg, "srcnn", tmp_path, batches=batches, validator=validator, show_progress=False)
+    ckpt_dir = layout.checkpoint_dir(cfg, "srcnn")
+    assert tf.train.latest_checkpoint(ckpt_dir / "ckpt").endswith("ckpt-2")
+    reader = tf.train.load_checkpoint(str(ckpt_dir / "ckpt"))
+    saved = [reader.get_tensor(k) for k in reader.get_variable_to_shape_map() if "_variables/" in k]
+    assert len(saved) > 6 and all(np.isfinite(t).all() for t in saved)
+    assert not (layout.models_dir(cfg) / "srcnn").exists()
+
+
+@pytest.mark.parametrize("schedule", [
+    ScheduleConfig(kind="constant", initial=1e-3, warmup_steps=3),
+    ScheduleConfig(kind="cosine", initial=1e-3, final_fraction=0.1, warmup_steps=2),
+    ScheduleConfig(kind="step", initial=1e-3, boundaries=[4, 7], factor=0.5),
+])
+def test_tf_schedule_matches_the_reference(schedule):
+    tf_schedule = ConfiguredSchedule.from_section(schedule, total_steps=10)
+    for step in range(12):
+        assert float(tf_schedule(step)) == pytest.approx(lr_at(schedule, step, 10), rel=1e-5)
+    assert lr_at(schedule, 0, 10) <= schedule.initial
+
+
+def test_srgan_trains_from_a_pretrained_generator_and_writes_curves(smoke_config, patches, validator, tmp_path):
+    batches = step_indexed_batches(*patches, batch_size=4)
+    pre = train_model(smoke_config, "srresnet", tmp_path, batches=batches, validator=validator, show_progress=False)
+    progress = []
+    gan = train_model(smoke_config, "srgan", tmp_path, generator_init=pre.path, batches=batches,
+                      validator=validator, on_progress=lambda s, t, logs: progress.append((s, t)), show_progress=False)
+    assert gan.label == "SRGAN-MSE" and gan.step == smoke_config.srgan.steps
+    assert progress[-1] == (3, 3)
+    rows = read_curves(layout.checkpoint_dir(smoke_config, "srgan"))
+    assert {"g_loss", "d_loss", "content_loss", "adversarial_loss", "g_lr", "d_lr", "val_psnr_y"} <= set(rows[0])
+    assert all(np.isfinite(r["d_loss"]) for r in rows)
+    meta = read_sidecar(gan.path)
+    assert meta["label"] == "SRGAN-MSE" and meta["metrics"]["init_from_step"] == pre.step
+    assert (layout.checkpoint_dir(smoke_config, "srgan") / "tensorboard").is_dir()
+
+
+@pytest.mark.parametrize("setting,name", [("mixed_precision", "srresnet"), ("jit_compile", "srcnn"),
+                                          ("distribute", "srresnet")])
+def test_gpu_settings_code_paths_run_on_cpu(smoke_config, patches, validator, tmp_path, setting, name):
+    cfg = _with(smoke_config, train={setting: True}, srresnet={"steps": 2}, srcnn={"steps": 2}, srgan={"steps": 2})
+    batches = step_indexed_batches(*patches, batch_size=4)
+    result = train_model(cfg, name, tmp_path, batches=batches, validator=validator, show_progress=False)
+    assert result.step == 2 and np.isfinite(result.metrics["val_psnr_y"])
+    model = load_model(result.path)
+    assert all(layer.dtype_policy.name == "float32" for layer in model.layers)
