@@ -23,8 +23,8 @@ def runs(tmp_path_factory):
     failed = reports / "20260103-run3"
     failed.mkdir(parents=True)
     (failed / "failure.json").write_text(json.dumps(
-        {"run_id": "20260103-run3", "started_at": "2026-01-03T01:00:00Z", "task": "train-srgan",
-         "message": "VGG19 weights unavailable <offline>"}))
+        {"run_id": "20260103-run3", "started_at": "2026-01-03T01:00:00Z", "stage": "train-srgan",
+         "error": "VGG19 weights unavailable <offline>", "message": "Flow run failed"}))
     for run_dir in (r1, r2):
         update_history(run_dir, reports)
     return reports, r1, r2, failed

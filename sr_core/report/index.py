@@ -46,9 +46,10 @@ def _runs(reports_dir: Path, history: pd.DataFrame) -> list[dict[str, Any]]:
                  "report": (folder / "report.html").is_file(), "failure": None}
         if failure.is_file():
             info = _read_json(failure)
-            entry["failure"] = str(info.get("message") or info.get("error") or "the run failed")
-            entry["failed_task"] = info.get("task") or info.get("step")
-            entry["started_at"] = entry["started_at"] or info.get("started_at") or info.get("failed_at")
+            entry["failure"] = str(info.get("error") or info.get("message") or "the run failed")
+            entry["failed_task"] = info.get("stage") or info.get("task") or info.get("step")
+            entry["started_at"] = (entry["started_at"] or info.get("started_at") or info.get("failed_at")
+                                   or info.get("time"))
             entry["preset"] = entry["preset"] or info.get("preset", "")
             entry["dataset"] = entry["dataset"] or info.get("dataset", "")
         rows = history[history["run_id"] == entry["run_id"]] if len(history) else history

@@ -1,9 +1,357 @@
-"""Subcommands (filled in by the issue that owns them)."""
+"""``srbench evaluate``, ``report``, ``metrics``, ``upscale`` and ``models``: scoring and using models."""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
+
+from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config
+
+INTERPOLATIONS = ("bicubic", "bilinear")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=code)
+
+
+def _note(message: str) -> None:
+    typer.secho(f"note: {message}", fg=typer.colors.YELLOW, err=True)
+
+
+def _data_dir(data_dir: Path | None) -> Path:
+    return Path(data_dir) if data_dir is not None else Path("data")
+
+
+def _new_run_id(preset: str) -> str:
+    from flows.ids import new_run_id
+
+    return new_run_id(preset)
+
+
+def _parse_model_options(items: list[str] | None) -> dict[str, str]:
+    models = {}
+    for item in items or []:
+        if "=" not in item:
+            raise _fail(f"--model {item!r} is not METHOD=PATH (e.g. --model mynet=runs/mynet.keras)", 2)
+        name, path = item.split("=", 1)
+        if not name.strip() or not Path(path).expanduser().is_file():
+            raise _fail(f"--model {item!r}: {path!r} is not a .keras file", 2)
+        models[name.strip()] = str(Path(path).expanduser())
+    return models
+
+
+def evaluate(
+    preset: Preset = "quick",
+    dataset: Dataset = None,
+    data_dir: DataDir = None,
+    reports_dir: ReportsDir = None,
+    overrides: Overrides = None,
+    run_id: Annotated[Optional[str], typer.Option("--run-id", help="Name of the run folder under the "
+                      "reports dir. [default: <preset>-<UTC timestamp>]")] = None,
+    extra_models: Annotated[Optional[list[str]], typer.Option("--model", "-m", metavar="METHOD=PATH",
+                            help="Score an extra (or replacement) model: a method name and its .keras "
+                            "file, repeatable.")] = None,
+) -> None:
+    """Upscale the validation split with every method, score it, and write the report.
+
+    Methods come from eval.methods: bicubic and bilinear always run; srcnn, srresnet and srgan use
+    the newest registered model of that name ('srbench models'), and are skipped with a note when
+    none was trained. Writes REPORTS/<run-id>/metrics.parquet (one row per image x method x
+    region), run.json, images/ and report.html, appends the run to REPORTS/history.parquet and
+    rebuilds REPORTS/index.html. The last line printed is the report's path.
+
+    \b
+    Examples:
+      srbench evaluate --preset smoke
+      srbench evaluate --preset div2k --data-dir /mnt/data --reports-dir /srv/reports
+      srbench evaluate --preset quick --set eval.auto_crops=4 --model vdsr=~/vdsr.keras
+    """
+    from sr_core.evaluation import evaluate_run, read_run_json
+    from sr_core.images import ImageReadError
+    from sr_core.registry import ModelNotFoundError, resolve_model
+    from sr_core.report import find_regressions, render_index, render_report, update_history
+    from sr_core.results import read_history, read_metrics, run_summary
+    from sr_core.sources import DatasetUnavailableError, SourceError
+
+    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides)
+    run_id = run_id or _new_run_id(cfg.preset)
+    models: dict[str, str] = {}
+    for method in cfg.eval.methods:
+        if method in INTERPOLATIONS:
+            continue
+        try:
+            models[method] = str(resolve_model(cfg.data_dir, method))
+        except (ModelNotFoundError, ValueError) as exc:
+            _note(f"{method} skipped: {exc}")
+    models.update(_parse_model_options(extra_models))
+    typer.echo(f"evaluating run {run_id} on {cfg.data.dataset} (preset {cfg.preset}, x{cfg.data.scale}): "
+               f"{', '.join(m for m in cfg.eval.methods if m in INTERPOLATIONS or m in models)}"
+               + (f", {', '.join(m for m in models if m not in cfg.eval.methods)}"
+                  if any(m not in cfg.eval.methods for m in models) else ""))
+    bar = _Bar("images")
+    started = time.monotonic()
+    try:
+        run_dir = evaluate_run(cfg, models, run_id, progress=bar.update)
+    except (SourceError, DatasetUnavailableError, ImageReadError, FileNotFoundError, ValueError) as exc:
+        bar.close()
+        raise _fail(str(exc)) from None
+    bar.close()
+    update_history(run_dir, cfg.reports_dir)
+    report = render_report(run_dir)
+    render_index(cfg.reports_dir)
+    summary = run_summary(read_metrics(run_dir / "metrics.parquet"))
+    labels = {m: i.get("label", m) for m, i in (read_run_json(run_dir).get("methods") or {}).items()}
+    typer.echo(f"scored in {time.monotonic() - started:.1f}s; mean over full images:")
+    for row in summary.to_dict("records"):
+        delta = row.get("delta_psnr_y")
+        typer.echo(f"  {labels.get(row['method'], row['method']):<12} Y-PSNR {_num(row['mean_psnr_y'])} dB  "
+                   f"Y-SSIM {_num(row['mean_ssim_y'], 4)}  RGB-PSNR {_num(row['mean_psnr_rgb'])} dB"
+                   + (f"  ({delta:+.2f} dB vs bicubic)" if delta is not None and row["method"] != "bicubic"
+                      else ""))
+    history = read_history(Path(cfg.reports_dir) / "history.parquet")
+    for finding in find_regressions(history, run_id, cfg.eval.regression_tolerance_db):
+        typer.secho(f"regression: {finding['label']} Y-PSNR {finding['psnr_y']:.2f} dB, "
+                    f"{finding['drop_db']:.2f} dB below run {finding['previous_run_id']}",
+                    fg=typer.colors.RED, err=True)
+    for note in read_run_json(run_dir).get("notes") or []:
+        if not any(note.startswith(f"{m} skipped") for m in cfg.eval.methods):  # said above already
+            _note(note)
+    typer.echo(str(report))
+
+
+def _num(value, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+class _Bar:
+    """A tqdm bar on stderr created on first progress call (the total is known only then)."""
+
+    def __init__(self, unit: str):
+        self.unit, self.bar = unit, None
+
+    def update(self, done: int, total: int, name: str) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit=self.unit, file=sys.stderr, dynamic_ncols=True)
+        self.bar.set_postfix_str(str(name)[:40])
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (REPORTS/<run-id>) holding metrics.parquet, "
+                                            "run.json and images/.")],
+    index: Annotated[bool, typer.Option("--index/--no-index", help="Also rebuild the index.html of the "
+                                        "reports folder above it.")] = True,
+    embed: Annotated[Optional[bool], typer.Option("--embed/--link", help="Embed the crops in the HTML "
+                     "(one portable file) or link them from images/. [default: embed up to 12 MB]")] = None,
+) -> None:
+    """Rebuild a run's report.html from its metrics.parquet, run.json and images/ alone.
+
+    Nothing is re-evaluated: use it after changing the report code or to restore a deleted report.
+    The nightly trend and regression banner read history.parquet in the folder above RUN_DIR.
+
+    \b
+    Example:
+      srbench report reports/quick-20261125T020000000000Z
+    """
+    from sr_core.report import render_index, render_report
+
+    try:
+        path = render_report(run_dir, embed_images=embed)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from None
+    if index:
+        render_index(run_dir.resolve().parent)
+    typer.echo(str(path))
+
+
+def metrics(
+    hr_image: Annotated[Path, typer.Argument(help="The reference (ground-truth HR) image.")],
+    sr_image: Annotated[Path, typer.Argument(help="The image to score, same size as HR.")],
+    crop_border: Annotated[int, typer.Option("--crop-border", min=0, help="Pixels removed from each side "
+                           "for the Y metrics (the SR papers use the scale).")] = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: "
+                       '{"psnr_rgb":…, "ssim_rgb":…, "psnr_y":…, "ssim_y":…}.')] = False,
+) -> None:
+    """PSNR and SSIM of one image against its reference, exactly as the report computes them.
+
+    psnr_rgb/ssim_rgb: scikit-image on the whole RGB image (the seed's numbers). psnr_y/ssim_y: BT.601
+    luma, --crop-border pixels cropped from each side, Gaussian 11x11 SSIM (BasicSR / the papers).
+    Identical images have infinite PSNR: --json prints it as the string "inf" (JSON has no infinity;
+    float("inf") reads it back), and an SSIM that cannot be computed (image smaller than its window)
+    as null.
+
+    \b
+    Examples:
+      srbench metrics hr.png sr.png
+      srbench metrics hr.png sr.png --crop-border 4 --json
+    """
+    from sr_core.images import ImageReadError, read_image
+    from sr_core.metrics import json_safe, score
+
+    try:
+        hr, sr = read_image(hr_image), read_image(sr_image)
+    except ImageReadError as exc:
+        raise _fail(str(exc)) from None
+    if hr.shape != sr.shape:
+        raise _fail(f"{sr_image} is {sr.shape[1]}x{sr.shape[0]} but {hr_image} is {hr.shape[1]}x{hr.shape[0]}; "
+                    "score images of the same size (modcrop the HR to a multiple of the scale)")
+    if 2 * crop_border >= min(hr.shape[:2]):
+        raise _fail(f"--crop-border {crop_border} leaves nothing of a {hr.shape[1]}x{hr.shape[0]} image", 2)
+    values = score(hr, sr, crop_border=crop_border)
+    if as_json:
+        typer.echo(json.dumps({k: json_safe(v) for k, v in values.items()}, allow_nan=False))
+        return
+    typer.echo(f"PSNR RGB {values['psnr_rgb']:.4f} dB   SSIM RGB {values['ssim_rgb']:.4f}   (whole image)")
+    typer.echo(f"PSNR Y   {values['psnr_y']:.4f} dB   SSIM Y   {values['ssim_y']:.4f}   "
+               f"(BT.601 luma, {crop_border} px border cropped)")
+
+
+def _collect_inputs(inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    from sr_core.images import is_image_file
+
+    files, problems = [], []
+    for item in inputs:
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.is_file() and is_image_file(p))
+            if not found:
+                problems.append((item, "folder holds no images (png, jpg, bmp, tif, webp)"))
+            files.extend(found)
+        elif item.is_file():
+            files.append(item)
+        else:
+            problems.append((item, "no such file or folder"))
+    return files, problems
+
+
+def _model_tag(model: str) -> str:
+    import re
+
+    if model.lower() in ("bicubic", "bilinear", "srcnn", "srresnet", "srgan"):
+        return model.lower()
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(model).stem) or "model"
+
+
+def upscale(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files and/or folders of images.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="srcnn, srresnet, srgan (the newest registered "
+                     "model of that name), bicubic, bilinear, or a path to a .keras file.")] = "srgan",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if needed).")] = Path("upscaled"),
+    scale: Annotated[int, typer.Option("--scale", min=2, max=8, help="Upscale factor; must match the "
+                     "model's.")] = 4,
+    tile: Annotated[int, typer.Option("--tile", min=0, help="LR tile side for bounded-memory inference "
+                    "(0 = whole image at once).")] = 128,
+    tile_pad: Annotated[int, typer.Option("--tile-pad", min=0, help="LR context pixels around each tile, "
+                        "cropped after inference.")] = 24,
+    data_dir: DataDir = None,
+) -> None:
+    """Upscale your own photos with a trained model (or bicubic/bilinear).
+
+    Each INPUT image becomes OUT/<stem>_x<scale>_<model>.png (written atomically). Large photos are
+    processed in tiles with overlapping context, so memory stays bounded and the result equals
+    whole-image inference. Unreadable files are named and skipped; the exit code is 1 only when
+    every input failed.
+
+    \b
+    Examples:
+      srbench upscale photo.jpg --model srgan --out sharp/
+      srbench upscale ~/Pictures/trip --model srresnet --out sharp/ --tile 256
+      srbench upscale a.png b.png --model bicubic --out compare/
+      srbench upscale a.png --model runs/my_model.keras --out sharp/
+    """
+    from tqdm import tqdm
+
+    from sr_core.images import ImageReadError, read_image, write_image
+    from sr_core.registry import ModelNotFoundError, resolve_model
+    from sr_core.upscale import INTERPOLATION_METHODS, interpolation_upscaler, model_upscaler
+
+    files, problems = _collect_inputs(inputs)
+    for path, why in problems:
+        typer.secho(f"skipped {path}: {why}", fg=typer.colors.YELLOW, err=True)
+    if not files:
+        raise _fail("no input images to upscale")
+    try:
+        if model.lower() in INTERPOLATION_METHODS:
+            upscaler = interpolation_upscaler(model.lower(), scale)
+        else:
+            path = resolve_model(_data_dir(data_dir), model)
+            upscaler = model_upscaler(path, scale, name=_model_tag(model), tile_size=tile or None,
+                                      tile_pad=tile_pad)
+            typer.echo(f"model {upscaler.label} (step {upscaler.step if upscaler.step is not None else '?'}) "
+                       f"from {path}", err=True)
+    except (ModelNotFoundError, FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    tag = _model_tag(model)
+    failed: list[tuple[Path, str]] = []
+    written: list[Path] = []
+    for path in tqdm(files, unit="image", file=sys.stderr, dynamic_ncols=True):
+        try:
+            lr = read_image(path)
+            sr = upscaler(lr)
+            target = out / f"{path.stem}_x{scale}_{tag}.png"
+            write_image(target, sr)
+            written.append(target)
+        except (ImageReadError, ValueError, OSError) as exc:
+            failed.append((path, str(exc)))
+            tqdm.write(f"failed {path}: {exc}", file=sys.stderr)
+        except MemoryError:
+            failed.append((path, "out of memory: use a smaller --tile"))
+    for target in written:
+        typer.echo(str(target))
+    if failed:
+        typer.secho(f"{len(failed)} of {len(files)} images failed: "
+                    + ", ".join(str(p) for p, _ in failed), fg=typer.colors.YELLOW, err=True)
+    if not written:
+        raise typer.Exit(code=1)
+
+
+def models(
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the registry entries as JSON.")] = False,
+) -> None:
+    """List the registered trained models, newest first (what a model name resolves to).
+
+    \b
+    Example:
+      srbench models --data-dir /mnt/data
+    """
+    from sr_core.registry import list_models
+
+    try:
+        entries = list_models(_data_dir(data_dir))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(entries, indent=2, default=str))
+        return
+    if not entries:
+        typer.echo(f"no models registered in {_data_dir(data_dir) / 'models'}; train one with "
+                   "'srbench train --model srcnn' or 'srbench run'")
+        return
+    typer.echo(f"{'name':<9} {'label':<11} {'step':>7}  {'created (UTC)':<25} path")
+    for e in entries:
+        missing = "" if e.get("exists", True) else "  (file missing)"
+        typer.echo(f"{e.get('name', ''):<9} {str(e.get('label', '')):<11} {str(e.get('step', '')):>7}  "
+                   f"{str(e.get('created_at') or '')[:25]:<25} {e.get('path', '')}{missing}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's subcommands to ``app``."""
+    app.command("evaluate")(evaluate)
+    app.command("report")(report)
+    app.command("metrics")(metrics)
+    app.command("upscale")(upscale)
+    app.command("models")(models)
