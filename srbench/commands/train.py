@@ -1,9 +1,104 @@
-"""Subcommands (filled in by the issue that owns them)."""
+"""``srbench train``: train (or resume) one model, export it and register it."""
 
 from __future__ import annotations
 
+import enum
+import math
+import time
+from typing import Annotated
+
 import typer
+
+from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config
+
+
+class ModelName(str, enum.Enum):
+    srcnn = "srcnn"
+    srresnet = "srresnet"
+    srgan = "srgan"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def _summary(result) -> str:
+    m = result.metrics
+    parts = [f"{result.label}: step {result.step}, {result.seconds:.1f}s of training"]
+    if not math.isnan(m.get("val_psnr_y", math.nan)):
+        parts.append(f"validation Y-PSNR {m['val_psnr_y']:.2f} dB "
+                     f"(bicubic {m.get('val_psnr_y_bicubic', math.nan):.2f} dB)")
+    if "steps_per_second" in m:
+        parts.append(f"{m['steps_per_second']:.2f} steps/s")
+    return ", ".join(parts)
+
+
+def train(
+    model: Annotated[ModelName, typer.Option("--model", "-m", help="What to train: srcnn, srresnet "
+                                             "(MSE-pretrained SRGAN generator) or srgan (adversarial phase; "
+                                             "trains/reuses the srresnet first).")],
+    preset: Preset = "quick",
+    dataset: Dataset = None,
+    data_dir: DataDir = None,
+    reports_dir: ReportsDir = None,
+    overrides: Overrides = None,
+) -> None:
+    """Train one model on the preset's patches, export it as .keras and register it.
+
+    Prepares the patch TFRecords first when they are missing. Checkpoints go to
+    DATA_DIR/checkpoints/<model>-<fingerprint>/ every train.checkpoint_every steps, together with
+    curves.csv and TensorBoard logs; rerunning the same command after an interruption resumes from
+    the last checkpoint, and rerunning a finished one only re-registers its export. The export lands
+    in DATA_DIR/models/<model>/<timestamp>-<fingerprint>/ (model .keras + JSON sidecar) and becomes the
+    newest entry of DATA_DIR/models/registry.json, which `srbench evaluate/upscale --model NAME` use.
+
+    SRGAN uses the VGG19 content loss (srgan.content_loss=vgg54) and needs the ImageNet VGG19 weights
+    (downloaded by Keras, or a local file via srgan.vgg_weights / SRBENCH_VGG19_WEIGHTS); offline
+    presets use the pixel-loss variant SRGAN-MSE (srgan.content_loss=mse).
+
+    \b
+    Examples:
+      srbench train --preset smoke --model srcnn
+      srbench train --preset quick --model srgan
+      srbench train --preset quick --model srresnet --set srresnet.steps=2000
+      srbench train --preset div2k --model srgan --set srgan.vgg_weights=/models/vgg19_notop.h5
+    """
+    from sr_core.losses import VGGWeightsUnavailable
+    from sr_core.records import PatchDataError, prepare_patches
+    from sr_core.registry import register_export
+    from sr_core.sources import DatasetUnavailableError, SourceError
+    from sr_core.training import NonFiniteLossError, train_model
+
+    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides)
+    name = model.value
+    started = time.monotonic()
+    try:
+        if name == "srgan" and cfg.srgan.content_loss != "mse":
+            from sr_core.losses import resolve_vgg_weights
+
+            resolve_vgg_weights(cfg.srgan)  # stop before any data preparation or training
+        typer.echo(f"patches for {cfg.data.dataset} (preset {cfg.preset}) ...")
+        patch_dir = prepare_patches(cfg, progress=lambda done, total, msg: typer.echo(f"  [{done}/{total}] {msg}"))
+        typer.echo(f"  {patch_dir}")
+        generator_init = None
+        if name == "srgan":
+            typer.echo(f"training srresnet ({cfg.srresnet.steps} steps; the SRGAN generator's MSE pretraining) ...")
+            pre = train_model(cfg, "srresnet", patch_dir)
+            register_export(cfg.data_dir, pre)
+            typer.echo(f"  {_summary(pre)}\n  exported {pre.path}")
+            generator_init = pre.path
+        typer.echo(f"training {name} ({getattr(cfg, name).steps} steps) ...")
+        result = train_model(cfg, name, patch_dir, generator_init=generator_init)
+        register_export(cfg.data_dir, result)
+    except (VGGWeightsUnavailable, NonFiniteLossError, PatchDataError, SourceError, DatasetUnavailableError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(_summary(result))
+    typer.echo(f"exported {result.path}")
+    typer.echo(f"registered as the newest {name} in {cfg.data_dir}/models/registry.json "
+               f"({time.monotonic() - started:.1f}s in all)")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's subcommands to ``app``."""
+    app.command("train")(train)
