@@ -201,7 +201,8 @@ def _manifest_base(cfg: PipelineConfig, source_description: dict) -> dict[str, A
 def prepare_patches(cfg: PipelineConfig, progress: Progress | None = None) -> Path:
     """Write (or reuse) the patch directory for ``cfg`` and return its path.
 
-    A directory with a valid manifest and all its shards is reused as is. Otherwise the shards are
+    A directory with a valid manifest whose shards match their recorded sizes and sha256 checksums is
+    reused as is (a damaged one is rebuilt, with a logged warning). Otherwise the shards are
     written into a temporary sibling directory that is renamed into place at the end, so an
     interrupted run leaves nothing that looks complete.
     """
@@ -209,10 +210,15 @@ def prepare_patches(cfg: PipelineConfig, progress: Progress | None = None) -> Pa
 
     out_dir = layout.patches_dir(cfg)
     if _is_complete(out_dir):
-        log.info("reusing patches in %s", out_dir)
-        if progress:
-            progress(1, 1, f"reused {out_dir}")
-        return out_dir
+        try:
+            verify_shards(out_dir, count_records=False)
+        except PatchDataError as exc:
+            log.warning("rebuilding %s: %s", out_dir, exc)
+        else:
+            log.info("reusing patches in %s", out_dir)
+            if progress:
+                progress(1, 1, f"reused {out_dir}")
+            return out_dir
     source = open_source(cfg)
     data = cfg.data
     plan = [("train", data.patches_per_image, data.max_train_images)]

@@ -70,3 +70,122 @@ def test_patch_dataset_batches_float32(smoke_patches):
 def test_missing_manifest_is_a_clear_error(tmp_path):
     with pytest.raises(PatchDataError, match="srbench prepare"):
         read_manifest(tmp_path)
+
+
+def _shard_bytes(patch_dir):
+    return {p.name: p.read_bytes() for p in sorted(patch_dir.glob("*.tfrecord"))}
+
+
+def test_same_config_and_seed_give_byte_identical_shards(smoke_patches, tmp_path):
+    cfg, patch_dir, _ = smoke_patches
+    again = prepare_patches(load_config("smoke", data_dir=tmp_path / "elsewhere"))
+    assert again != patch_dir and again.name == patch_dir.name
+    assert _shard_bytes(again) == _shard_bytes(patch_dir)
+    other_seed = prepare_patches(load_config("smoke", ["data.seed=1"], data_dir=tmp_path / "elsewhere"))
+    assert other_seed.name != patch_dir.name
+    assert _shard_bytes(other_seed) != _shard_bytes(patch_dir)
+
+
+def test_complete_directory_is_reused_not_rebuilt(smoke_patches):
+    cfg, patch_dir, _ = smoke_patches
+    before = {p.name: p.stat().st_mtime_ns for p in patch_dir.iterdir()}
+    calls = []
+    assert prepare_patches(cfg, progress=lambda *a: calls.append(a)) == patch_dir
+    assert {p.name: p.stat().st_mtime_ns for p in patch_dir.iterdir()} == before
+    assert len(calls) == 1 and calls[0][2].startswith("reused")
+    assert not list(patch_dir.parent.glob(".*tmp*"))  # no temp dirs left behind
+
+
+def test_incomplete_directory_is_rebuilt(tmp_path):
+    cfg = load_config("smoke", data_dir=tmp_path / "data")
+    half = layout.patches_dir(cfg)
+    half.mkdir(parents=True)
+    (half / "train-00000-of-00002.tfrecord").write_bytes(b"half written")  # no manifest
+    assert prepare_patches(cfg) == half
+    assert verify_shards(half)["train"] == 8
+
+
+def test_corrupt_or_truncated_shard_is_named(tmp_path):
+    cfg = load_config("smoke", data_dir=tmp_path / "data")
+    patch_dir = prepare_patches(cfg)
+    shard = patch_dir / "train-00001-of-00002.tfrecord"
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    with pytest.raises(PatchDataError, match=r"train-00001-of-00002\.tfrecord.*sha256") as err:
+        verify_shards(patch_dir)
+    assert "srbench prepare" in str(err.value) and str(patch_dir) in str(err.value)
+    with pytest.raises(PatchDataError, match="train-00001-of-00002"):
+        patch_dataset(patch_dir, "train", batch_size=2)
+    shard.write_bytes(bytes(data[: len(data) // 2]))  # truncated
+    with pytest.raises(PatchDataError, match=r"train-00001-of-00002\.tfrecord.*bytes"):
+        verify_shards(patch_dir)
+    # prepare notices the damage and rebuilds the directory from scratch
+    assert prepare_patches(cfg) == patch_dir
+    assert verify_shards(patch_dir)["train"] == 8
+
+
+def test_record_count_mismatch_is_detected(tmp_path):
+    import json
+
+    patch_dir = prepare_patches(load_config("smoke", data_dir=tmp_path / "data"))
+    manifest_path = patch_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["splits"]["train"]["shards"][0]["records"] += 1
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(PatchDataError, match=r"train-00000-of-00002\.tfrecord.*records, manifest says"):
+        verify_shards(patch_dir)
+
+
+def test_folder_source_patches_are_aligned_and_flat_ones_rejected(tmp_path):
+    from sr_core.images import read_image, write_image
+
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "photos"
+    for i in range(3):
+        img = np.full((64, 96, 3), 90, np.uint8)  # flat left half ...
+        img[:, 48:] = rng.integers(0, 256, (64, 48, 3))  # ... textured right half
+        write_image(folder / f"p{i}.png", img)
+    cfg = load_config("smoke", ["data.flat_patch_std=5", "data.patches_per_image=6", "data.num_shards=3"],
+                      dataset=f"folder:{folder}", data_dir=tmp_path / "data")
+    patch_dir = prepare_patches(cfg)
+    manifest = read_manifest(patch_dir)
+    assert manifest["source"]["kind"] == "folder"
+    assert manifest["splits"]["train"]["count"] == 12 and manifest["splits"]["validation"]["count"] == 2
+    for rec in iter_patch_records(patch_dir, "train"):
+        assert rec["hr"].astype(float).std() >= 5  # flat patches were rejected
+        assert rec["image_id"] in {"p0", "p1"}
+        lr_again = downscale(rec["hr"], 4).astype(int)
+        assert np.abs(lr_again[2:-2, 2:-2] - rec["lr"][2:-2, 2:-2]).max() <= 1
+        # The record's position reproduces it from the source image
+        src = read_image(folder / f"{rec['image_id']}.png")
+        y, x = 4 * rec["y"], 4 * rec["x"]
+        assert np.array_equal(src[y:y + 32, x:x + 32], rec["hr"])
+
+
+def test_augmentation_applies_the_same_transform_to_lr_and_hr(smoke_patches):
+    _, patch_dir, _ = smoke_patches
+    ds = patch_dataset(patch_dir, "train", batch_size=8, shuffle_buffer=1, augment=True, seed=3)
+    plain = patch_dataset(patch_dir, "train", batch_size=8, shuffle_buffer=1, augment=False)
+    lr, hr = (t.numpy() for t in next(iter(ds)))
+    lr0, hr0 = (t.numpy() for t in next(iter(plain)))
+    changed = 0
+    for i in range(8):
+        # Find which of the 8 flips/rotations turned the plain HR into the augmented one ...
+        variants = _dihedral(hr0[i])
+        k = next(k for k, v in enumerate(variants) if np.array_equal(v, hr[i]))
+        changed += k != 0
+        # ... and check that the LR went through the very same one.
+        assert np.array_equal(_dihedral(lr0[i])[k], lr[i])
+    assert changed > 0
+
+
+def _dihedral(img):
+    out = []
+    for t in (False, True):
+        base = img.transpose(1, 0, 2) if t else img
+        for ud in (False, True):
+            for lrf in (False, True):
+                v = base[::-1] if ud else base
+                out.append(v[:, ::-1] if lrf else v)
+    return out
