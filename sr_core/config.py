@@ -231,7 +231,7 @@ def _smoke() -> dict[str, Any]:
     return {
         "preset": "smoke",
         "data": {"dataset": "sample", "hr_patch_size": 32, "patches_per_image": 4,
-                 "val_patches_per_image": 2, "max_train_images": 2, "max_val_images": 1,
+                 "val_patches_per_image": 4, "max_train_images": 2, "max_val_images": 1,
                  "num_shards": 2},
         "srcnn": {"filters": (16, 8), "kernel_sizes": (9, 5, 5), "residual": True, "steps": 4,
                   "batch_size": 4},
@@ -252,7 +252,7 @@ def _quick() -> dict[str, Any]:
     return {
         "preset": "quick",
         "data": {"dataset": "sample", "hr_patch_size": 64, "patches_per_image": 64,
-                 "val_patches_per_image": 4, "num_shards": 4},
+                 "val_patches_per_image": 16, "num_shards": 4},
         "srcnn": {"filters": (64, 32), "residual": True, "steps": 1500, "batch_size": 16,
                   "lr": {"kind": "cosine", "initial": 1e-3, "final_fraction": 0.05}},
         "srresnet": {"num_blocks": 4, "filters": 32, "bicubic_skip": True, "steps": 1000,

@@ -307,8 +307,6 @@ def verify_shards(patch_dir: str | Path, split: str | None = None, *, count_reco
 
     Returns ``{split: record count}``; raises :class:`PatchDataError` naming the first bad shard.
     """
-    import tensorflow as tf
-
     patch_dir = Path(patch_dir)
     manifest = read_manifest(patch_dir)
     splits = [split] if split else list(manifest["splits"])
@@ -326,6 +324,8 @@ def verify_shards(patch_dir: str | Path, split: str | None = None, *, count_reco
             if _sha256(path) != shard["sha256"]:
                 raise _corrupt(patch_dir, shard["file"], "sha256 differs from the manifest")
             if count_records:
+                import tensorflow as tf
+
                 try:
                     n = sum(1 for _ in tf.data.TFRecordDataset(str(path), compression_type=COMPRESSION))
                 except tf.errors.OpError as exc:

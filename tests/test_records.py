@@ -64,7 +64,8 @@ def test_patch_dataset_batches_float32(smoke_patches):
     assert lr.shape == (4, 8, 8, 3) and hr.shape == (4, 32, 32, 3)
     assert lr.dtype.name == "float32" and float(hr.numpy().max()) <= 255.0
     lr_v, hr_v = load_patches(patch_dir, "validation")
-    assert lr_v.shape == (2, 8, 8, 3) and hr_v.shape == (2, 32, 32, 3) and lr_v.dtype == np.uint8
+    assert lr_v.shape == (4, 8, 8, 3) and hr_v.shape == (4, 32, 32, 3) and lr_v.dtype == np.uint8
+    assert load_patches(patch_dir, "validation", limit=3)[1].shape == (3, 32, 32, 3)
 
 
 def test_missing_manifest_is_a_clear_error(tmp_path):
@@ -151,7 +152,7 @@ def test_folder_source_patches_are_aligned_and_flat_ones_rejected(tmp_path):
     patch_dir = prepare_patches(cfg)
     manifest = read_manifest(patch_dir)
     assert manifest["source"]["kind"] == "folder"
-    assert manifest["splits"]["train"]["count"] == 12 and manifest["splits"]["validation"]["count"] == 2
+    assert manifest["splits"]["train"]["count"] == 12 and manifest["splits"]["validation"]["count"] == 4
     for rec in iter_patch_records(patch_dir, "train"):
         assert rec["hr"].astype(float).std() >= 5  # flat patches were rejected
         assert rec["image_id"] in {"p0", "p1"}
