@@ -190,3 +190,47 @@ def _dihedral(img):
                 v = base[::-1] if ud else base
                 out.append(v[:, ::-1] if lrf else v)
     return out
+
+
+def test_patch_dataset_works_under_tf_distribute(smoke_patches):
+    import tensorflow as tf
+
+    _, patch_dir, _ = smoke_patches
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    dist = strategy.experimental_distribute_dataset(patch_dataset(patch_dir, "train", batch_size=4))
+    lr, hr = next(iter(dist))
+    assert tuple(lr.shape) == (4, 8, 8, 3) and tuple(hr.shape) == (4, 32, 32, 3)
+
+
+def test_div2k_patches_use_the_datasets_own_lr_under_tfds_mock(tmp_path):
+    """prepare_patches through the real div2k loading code, on tfds.testing.mock_data examples."""
+    import cv2
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    rng = np.random.default_rng(7)
+    images = {}
+    for split in ("train", "validation"):
+        for i in range(2):
+            hr = rng.integers(0, 200, (64, 48, 3), dtype=np.uint8)
+            lr = downscale(hr, 4) + 7  # not the bicubic LR: proves the dataset's LR is used
+            images[f"{split}-{i:04d}"] = (hr, lr)
+
+    def as_dataset(self, split, decoders=None, read_config=None, shuffle_files=False, **_):
+        enc = lambda a: cv2.imencode(".png", a[:, :, ::-1])[1].tobytes()  # noqa: E731
+        pairs = [images[f"{split}-{i:04d}"] for i in range(2)]
+        return tf.data.Dataset.from_tensor_slices({"hr": [enc(h) for h, _ in pairs],
+                                                   "lr": [enc(lr) for _, lr in pairs]})
+
+    cfg = load_config("smoke", dataset="div2k", data_dir=tmp_path / "data")
+    with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+        patch_dir = prepare_patches(cfg)
+    manifest = read_manifest(patch_dir)
+    assert patch_dir.name.startswith("div2k-") and manifest["source"]["builder"] == "div2k/bicubic_x4"
+    assert manifest["splits"]["train"]["count"] == 8 and manifest["splits"]["validation"]["count"] == 4
+    for split in ("train", "validation"):
+        for rec in iter_patch_records(patch_dir, split):
+            hr, lr = images[rec["image_id"]]
+            y, x = rec["y"], rec["x"]
+            assert np.array_equal(rec["lr"], lr[y:y + 8, x:x + 8])
+            assert np.array_equal(rec["hr"], hr[4 * y:4 * y + 32, 4 * x:4 * x + 32])

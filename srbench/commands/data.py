@@ -26,8 +26,8 @@ def prepare(
 ) -> None:
     """Cut aligned HR/LR patch pairs into sharded, GZIP-compressed TFRecords.
 
-    LR patches come from the dataset's own LR images (div2k) or from the MATLAB bicubic degradation
-    of the HR image (sample, folder). Each LR crop at (y, x) pairs with the HR crop at
+    LR patches come from the dataset's own LR images (div2k, downloaded first if needed) or from the
+    MATLAB bicubic degradation of the HR image (sample, folder). Each LR crop at (y, x) pairs with the HR crop at
     (scale*y, scale*x). The patches land in DATA_DIR/patches/<dataset>-<fingerprint>/ with a
     manifest.json (counts, sizes, seed, per-shard checksums). The same settings always give the
     same, byte-identical shards, so a directory that is already complete is reused, not rebuilt;
@@ -42,7 +42,7 @@ def prepare(
     """
     from sr_core.images import ImageReadError
     from sr_core.records import PatchDataError, prepare_patches, read_manifest
-    from sr_core.sources import DatasetUnavailableError, SourceError
+    from sr_core.sources import DatasetUnavailableError, SourceError, ensure_dataset
 
     cfg = build_config(preset, dataset, data_dir, reports_dir, overrides)
     started = time.monotonic()
@@ -58,6 +58,8 @@ def prepare(
         typer.echo(f"  [{done}/{total}] {message}")
 
     try:
+        if cfg.data.dataset == "div2k":
+            ensure_dataset(cfg)  # downloads once; a prepared dataset is reused
         patch_dir = prepare_patches(cfg, progress=progress)
         manifest = read_manifest(patch_dir)
     except (SourceError, DatasetUnavailableError, PatchDataError, ImageReadError) as exc:
