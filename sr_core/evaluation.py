@@ -288,6 +288,8 @@ def evaluate_run(cfg: PipelineConfig, models: dict[str, str | Path], run_id: str
     started = utc(started_at)
     write_run_json(run_dir, cfg, run_id, models=models, started_at=started)
     ids = validation_ids(cfg)
+    if progress is not None:
+        progress(0, len(ids), "loading models")
     parts = []
     t0 = time.perf_counter()
     done = 0

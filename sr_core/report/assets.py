@@ -26,7 +26,10 @@ td.best { font-weight: 700; } .pos { color: var(--good); } .neg { color: var(--b
 .banner ul { margin: 6px 0 0; font-weight: 400; }
 .notes { background: var(--note); border: 1px solid #f0d98c; border-radius: 8px; padding: 8px 16px; }
 .notes li { margin: 2px 0; }
-.strip { display: flex; flex-wrap: wrap; gap: 10px; align-items: flex-start; }
+.scroll { overflow-x: auto; max-width: 100%; }
+.strip { display: flex; flex-wrap: nowrap; gap: 6px; align-items: flex-start; overflow-x: auto;
+         padding-bottom: 4px; }
+figure { flex: none; }
 figure { margin: 0; text-align: center; }
 figure img, .slider img { image-rendering: pixelated; image-rendering: crisp-edges; display: block;
                           border: 1px solid var(--line); background: #eee; }

@@ -120,8 +120,8 @@ def _summary_table(summary: pd.DataFrame, methods: list[str], labels: dict[str, 
         cells.append(f'<td data-value="{data_value(r["seconds_per_image"])}">'
                      f'{fmt(r["seconds_per_image"], 3)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table class="sortable" id="summary-table"><thead>{head}</thead><tbody>'
-            + "".join(rows) + "</tbody></table>")
+    return (f'<div class="scroll"><table class="sortable" id="summary-table"><thead>{head}</thead><tbody>'
+            + "".join(rows) + "</tbody></table></div>")
 
 
 def _per_image_table(full: pd.DataFrame, methods: list[str], labels: dict[str, str]) -> str:
@@ -145,16 +145,15 @@ def _per_image_table(full: pd.DataFrame, methods: list[str], labels: dict[str, s
         cells.append(f'<td data-value="{esc(labels.get(best, "")) if best else ""}">'
                      f'{esc(labels[best]) if best else "–"}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table class="sortable" id="images-table"><thead>{head}</thead><tbody>'
-            + "".join(rows) + "</tbody></table>")
+    return (f'<div class="scroll"><table class="sortable" id="images-table"><thead>{head}</thead><tbody>'
+            + "".join(rows) + "</tbody></table></div>")
 
 
-def _zoom(width: int, height: int) -> float:
-    """One zoom for a whole strip: small crops are blown up (pixelated), large ones shown 1:1 or less."""
-    longest = max(width, height)
-    if longest <= 128:
-        return float(max(1, 256 // longest))
-    return min(1.0, 360 / longest)
+def _zoom(width: int, height: int, panels: int = 1, budget: int = 1232) -> int:
+    """One integer zoom for a whole strip so the panels fit side by side in ``budget`` px when they
+    can; crops too large for that are shown 1:1 and the strip scrolls sideways."""
+    fit = (budget - 6 * (panels - 1)) // max(1, panels * width)
+    return int(max(1, min(8, fit, 480 // max(1, height))))
 
 
 def _figure(src: str | None, label: str, caption: str, width: int, height: int, zoom: float) -> str:
@@ -205,7 +204,8 @@ def _image_section(image_id: str, group: pd.DataFrame, methods: list[str], label
         sub = group[group["region"] == region].set_index("method")
         first = sub.iloc[0]
         width, height = int(first.width), int(first.height)
-        zoom = _zoom(width, height)
+        panels = sum(m in sub.index for m in methods) + 1
+        zoom = _zoom(width, height, panels)
         parts.append(f"<h3>Crop <span class=\"mono\">{esc(region)}</span> <span class=\"muted\">"
                      f"{height}×{width} at (top {int(first.top)}, left {int(first.left)}), shown at "
                      f"{zoom:g}×; titles: PSNR/SSIM on Y (RGB below)</span></h3><div class=\"strip\">")
@@ -219,7 +219,8 @@ def _image_section(image_id: str, group: pd.DataFrame, methods: list[str], label
         parts.append(_figure(images.src(image_id, region, "hr"), "HR", "reference", width, height, zoom))
         parts.append("</div>")
         if n == 0 and slider_pair:
-            parts.append(_slider(images, image_id, region, *slider_pair, labels, width, height, zoom))
+            parts.append(_slider(images, image_id, region, *slider_pair, labels, width, height,
+                                 _zoom(width, height, 1, budget=480)))
     if not regions:
         parts.append('<p class="muted">No crops for this image.</p>')
     parts.append("</section>")
@@ -266,13 +267,15 @@ def _trend(history: pd.DataFrame, run: dict[str, Any], run_id: str, labels: dict
         same = same[(same["preset"] == run.get("preset")) & (same["dataset"] == run.get("dataset"))]
     same = same.sort_values(["started_at", "run_id"])
     runs = list(dict.fromkeys(same["run_id"]))[-30:]
+    started = same.drop_duplicates("run_id").set_index("run_id")["started_at"]
+    ticks = [pd.Timestamp(started[r]).strftime("%m-%d %H:%M") for r in runs]
     methods = list(dict.fromkeys(same["method"]))
     lines = []
     for m in methods:
         by_run = same[same["method"] == m].set_index("run_id")["mean_psnr_y"]
         lines.append((labels.get(m, m), [float(by_run[r]) if r in by_run.index and pd.notna(by_run[r])
                                          else None for r in runs]))
-    return trend_plot(runs, lines, highlight=run_id)
+    return trend_plot(runs, lines, highlight=run_id, tick_labels=ticks)
 
 
 def _regression_banner(findings: list[dict[str, Any]]) -> str:

@@ -81,8 +81,12 @@ def distribution_plot(series: list[tuple[str, list[tuple[str, float]]]], *, unit
 
 
 def trend_plot(runs: list[str], lines: list[tuple[str, list[float | None]]], *, highlight: str | None = None,
-               unit: str = "mean Y-PSNR (dB)", width: int = 720, height: int = 280) -> str:
-    """One line per method across runs (oldest left); ``highlight`` marks this run's column."""
+               tick_labels: list[str] | None = None, unit: str = "mean Y-PSNR (dB)", width: int = 720, height: int = 280) -> str:
+    """One line per method across runs (oldest left); ``highlight`` marks this run's column.
+
+    ``tick_labels`` (e.g. start times) label the x axis instead of the run ids; hovering a point
+    shows its run id.
+    """
     values = [v for _, vs in lines for v in vs if v is not None and math.isfinite(v)]
     if not values or not runs:
         return '<p class="muted">No history yet.</p>'
@@ -105,7 +109,7 @@ def trend_plot(runs: list[str], lines: list[tuple[str, list[float | None]]], *, 
     label_every = max(1, math.ceil(len(runs) / 8))
     for i, run in enumerate(runs):
         if i % label_every == 0 or i == len(runs) - 1:
-            short = run if len(run) <= 16 else run[:15] + "…"
+            short = tick_labels[i] if tick_labels else (run if len(run) <= 16 else run[:15] + "…")
             parts.append(f'<text x="{x_of(i):.1f}" y="{height - 22}" text-anchor="middle" class="tick">'
                          f'{escape(short)}</text>')
     for n, (label, vs) in enumerate(lines):
