@@ -209,9 +209,16 @@ def prepare_patches(cfg: PipelineConfig, progress: Progress | None = None) -> Pa
     from sr_core.sources import open_source
 
     out_dir = layout.patches_dir(cfg)
+    source = open_source(cfg)
+    description = source.describe()
+    rejected = _manifest_bytes(out_dir)
     if _is_complete(out_dir):
         try:
             verify_shards(out_dir, count_records=False)
+            cached = read_manifest(out_dir)["source"].get("signature")
+            if cached != description.get("signature"):
+                raise PatchDataError(f"the source's images changed since {out_dir} was written "
+                                     f"(signature {cached} -> {description.get('signature')})")
         except PatchDataError as exc:
             log.warning("rebuilding %s: %s", out_dir, exc)
         else:
@@ -219,7 +226,6 @@ def prepare_patches(cfg: PipelineConfig, progress: Progress | None = None) -> Pa
             if progress:
                 progress(1, 1, f"reused {out_dir}")
             return out_dir
-    source = open_source(cfg)
     data = cfg.data
     plan = [("train", data.patches_per_image, data.max_train_images)]
     if data.val_patches_per_image > 0:
@@ -239,7 +245,7 @@ def prepare_patches(cfg: PipelineConfig, progress: Progress | None = None) -> Pa
             progress(steps["done"], steps["total"], message)
 
     try:
-        manifest = _manifest_base(cfg, source.describe())
+        manifest = _manifest_base(cfg, description)
         manifest["splits"] = {}
         for split, per_image, max_images in plan:
             manifest["splits"][split] = _write_split(cfg, split, tmp_dir, per_image, planned[split],
@@ -248,10 +254,11 @@ def prepare_patches(cfg: PipelineConfig, progress: Progress | None = None) -> Pa
         manifest["seconds"] = round(time.monotonic() - started, 2)
         write_json(tmp_dir / MANIFEST, manifest)
         if out_dir.exists():
-            if _is_complete(out_dir):  # another process finished first: keep theirs
+            if _is_complete(out_dir) and _manifest_bytes(out_dir) != rejected:
+                # another process finished the same patches while we worked: keep theirs
                 shutil.rmtree(tmp_dir, ignore_errors=True)
                 return out_dir
-            shutil.rmtree(out_dir)  # an incomplete leftover
+            shutil.rmtree(out_dir)  # an incomplete leftover, or the stale/damaged one we rejected
         os.replace(tmp_dir, out_dir)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -281,6 +288,13 @@ def read_manifest(patch_dir: str | Path) -> dict[str, Any]:
         raise PatchDataError(f"{path} is not a {FORMAT} manifest: delete {patch_dir} and rerun "
                              "'srbench prepare'")
     return manifest
+
+
+def _manifest_bytes(patch_dir: Path) -> bytes | None:
+    try:
+        return (patch_dir / MANIFEST).read_bytes()
+    except OSError:
+        return None
 
 
 def _is_complete(patch_dir: Path) -> bool:

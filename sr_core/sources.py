@@ -108,7 +108,8 @@ class SampleSource:
         import skimage
 
         return {"name": self.name, "kind": "sample", "skimage_version": skimage.__version__,
-                "splits": {k: list(v) for k, v in SAMPLE_SPLITS.items()}, "lr": "MATLAB bicubic of HR"}
+                "splits": {k: list(v) for k, v in SAMPLE_SPLITS.items()}, "lr": "MATLAB bicubic of HR",
+                "signature": f"skimage-{skimage.__version__}"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -117,6 +118,27 @@ class SampleSource:
 
 def _image_files(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if is_image_file(p)), key=lambda p: p.name)
+
+
+def _unique_stems(files: list[Path]) -> list[Path]:
+    """One file per stem (the stem is the image id): 'a.jpg' wins over a later 'a.png', with a warning."""
+    kept: dict[str, Path] = {}
+    for path in files:
+        if path.stem in kept:
+            log.warning("skipping %s: %s has the same name (image id %r)", path, kept[path.stem].name, path.stem)
+            continue
+        kept[path.stem] = path
+    return list(kept.values())
+
+
+def _signature(files: list[Path]) -> str:
+    """Names and sizes of the files a split uses: a changed folder invalidates cached patches."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(f"{path.parent.name}/{path.name}:{path.stat().st_size}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def _split_subfolders(root: Path) -> dict[str, Path] | None:
@@ -153,12 +175,12 @@ class FolderSource:
     def _split_files(self, split: Split) -> list[Path]:
         _check_split(split)
         if self._subfolders is not None:
-            files = _image_files(self._subfolders[split])
+            files = _unique_stems(_image_files(self._subfolders[split]))
             if not files:
                 raise SourceError(f"{self._subfolders[split]} holds no images "
                                   f"({_SUFFIX_LIST}): add some")
             return files
-        files = _image_files(self.hr_root)
+        files = _unique_stems(_image_files(self.hr_root))
         if not files:
             raise SourceError(
                 f"folder {self.hr_root} holds no images (looked for "
@@ -205,10 +227,16 @@ class FolderSource:
             yield ImageRecord(path.stem, hr, lr)
 
     def describe(self) -> dict:
+        files = []
+        for root in (self.hr_root, self.lr_root):
+            if root is not None:
+                for folder in [root, *(p for p in sorted(root.iterdir()) if p.is_dir())]:
+                    files.extend(_image_files(folder))
         return {"name": self.name, "kind": "folder", "spec": self.spec, "hr_dir": str(self.hr_root),
                 "lr_dir": str(self.lr_root) if self.lr_root else None,
                 "split_rule": "subfolders" if self._subfolders else "every 10th sorted file -> validation",
-                "lr": "paired files" if self.lr_root else "MATLAB bicubic of HR"}
+                "lr": "paired files" if self.lr_root else "MATLAB bicubic of HR",
+                "signature": _signature(files)}
 
 
 def _index_lr_files(folder: Path, scale: int) -> dict[str, Path]:
@@ -331,7 +359,7 @@ class Div2kSource:
 
     def describe(self) -> dict:
         return {"name": self.name, "kind": "tfds", "builder": DIV2K_BUILDER, "data_dir": str(self.data_dir),
-                "lr": "dataset's own (MATLAB bicubic x4)"}
+                "lr": "dataset's own (MATLAB bicubic x4)", "signature": f"{DIV2K_BUILDER}:2.0.0"}
 
 
 # --------------------------------------------------------------------------------------------------

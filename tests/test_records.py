@@ -234,3 +234,20 @@ def test_div2k_patches_use_the_datasets_own_lr_under_tfds_mock(tmp_path):
             y, x = rec["y"], rec["x"]
             assert np.array_equal(rec["lr"], lr[y:y + 8, x:x + 8])
             assert np.array_equal(rec["hr"], hr[4 * y:4 * y + 32, 4 * x:4 * x + 32])
+
+
+def test_changed_folder_contents_rebuild_the_patches(tmp_path):
+    from sr_core.images import write_image
+
+    folder = tmp_path / "photos"
+    rng = np.random.default_rng(5)
+    for i in range(2):
+        write_image(folder / f"p{i}.png", rng.integers(0, 256, (40, 40, 3), dtype=np.uint8))
+    cfg = load_config("smoke", dataset=f"folder:{folder}", data_dir=tmp_path / "data")
+    first = prepare_patches(cfg)
+    assert read_manifest(first)["splits"]["train"]["image_list"][0]["image_id"] == "p0"
+    write_image(folder / "a_new.png", rng.integers(0, 256, (40, 40, 3), dtype=np.uint8))
+    second = prepare_patches(cfg)
+    assert second == first  # same config, same directory ...
+    ids = [i["image_id"] for i in read_manifest(second)["splits"]["train"]["image_list"]]
+    assert ids == ["a_new", "p0"]  # ... rebuilt from the new folder contents

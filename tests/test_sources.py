@@ -248,3 +248,13 @@ def test_div2k_not_prepared_says_run_download(tmp_path):
 
 def test_other_sources_need_no_download(smoke_config):
     assert ensure_dataset(smoke_config)["action"] == "none"
+
+
+def test_folder_duplicate_stems_keep_one_file(tmp_path, caplog):
+    write_image(tmp_path / "d" / "a.png", _photo(40, 40))
+    write_image(tmp_path / "d" / "a.jpg", _photo(40, 40))
+    write_image(tmp_path / "d" / "b.png", _photo(40, 40))
+    with caplog.at_level(logging.WARNING):
+        source = open_source(_cfg(tmp_path, f"folder:{tmp_path / 'd'}"))
+        assert source.image_ids("train") == ["a"] and source.image_ids("validation") == ["b"]
+    assert "a.png" in caplog.text and "same name" in caplog.text
