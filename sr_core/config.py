@@ -204,7 +204,10 @@ class PipelineConfig(_Section):
 # Presets
 
 # The seed's visual-comparison crops on the DIV2K validation split. The seed addresses images by
-# their 0-based position in the split; DIV2K validation images are 0801..0900, so index i is id 0801+i.
+# their 0-based position in tfds' validation split, which is NOT 0801 + i: tfds stores examples in
+# md5(split + key) order and the default read interleaves 4 shards of 25 (see docs/data.md, "DIV2K
+# ids"; recomputed with sources.div2k_id_order). _SEED_INDEX_TO_ID maps the indices the seed used.
+_SEED_INDEX_TO_ID = {3: "0803", 6: "0878", 8: "0828", 12: "0900", 15: "0846", 24: "0887", 32: "0879"}
 _SEED_DIV2K_CROPS: list[tuple[int, int, int, int, int]] = [
     (6, 400, 500, 200, 200), (6, 300, 1200, 200, 200), (6, 0, 1000, 200, 200),
     (12, 700, 1090, 200, 350), (15, 600, 1500, 200, 350), (8, 900, 1500, 200, 350),
@@ -216,7 +219,7 @@ _SEED_DIV2K_CROPS: list[tuple[int, int, int, int, int]] = [
 def _seed_div2k_crops() -> list[CropSpec]:
     crops = []
     for n, (index, top, left, height, width) in enumerate(_SEED_DIV2K_CROPS):
-        image_id = f"{801 + index:04d}"
+        image_id = _SEED_INDEX_TO_ID[index]
         crops.append(CropSpec(name=f"seed{n + 1}", image_id=image_id, top=top, left=left,
                               height=height, width=width))
     return crops

@@ -18,7 +18,7 @@ def test_div2k_preset_keeps_the_seed_networks():
     assert cfg.srresnet.num_blocks == 5 and not cfg.srresnet.bicubic_skip
     assert cfg.srgan.content_loss == "vgg54" and cfg.srgan.adversarial_weight == 1e-3
     assert cfg.data.dataset == "div2k" and cfg.data.hr_patch_size == 96
-    assert {c.image_id for c in cfg.eval.crops} >= {"0807", "0825"}
+    assert {c.image_id for c in cfg.eval.crops} >= {"0878", "0887"}  # seed indices 6, 24 in tfds order
 
 
 def test_overrides_reach_nested_fields_and_parse_json():
