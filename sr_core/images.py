@@ -3,7 +3,8 @@
 Every image srbench touches goes through :func:`read_image`, so the rest of the code can assume
 ``uint8`` arrays of shape ``(H, W, 3)`` in RGB order: grayscale is replicated to three channels, an
 alpha channel is dropped, 16-bit images are scaled to 8 bits (``round(v / 257)``, so 65535 -> 255 and
-257 -> 1) and float images in 0..1 are scaled by 255. Anything else raises :class:`ImageReadError`,
+257 -> 1), float images in 0..1 are scaled by 255, and an EXIF orientation tag is applied (phone photos
+come out upright, as viewers show them). Anything else raises :class:`ImageReadError`,
 which names the file and says what to do.
 """
 
@@ -96,9 +97,43 @@ def decode_image(data: bytes, name: str | Path = "<bytes>") -> np.ndarray:
         raise ImageReadError(name, "it is not an image OpenCV or Pillow can decode (corrupt, truncated "
                              "or not an image at all)")
     try:
-        return to_rgb_uint8(img, bgr=bgr)
+        rgb = to_rgb_uint8(img, bgr=bgr)
     except ValueError as exc:
         raise ImageReadError(name, str(exc)) from None
+    return apply_exif_orientation(rgb, _exif_orientation(data))
+
+
+# EXIF orientation -> the array operation that shows the image upright (as PIL's exif_transpose).
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def apply_exif_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn an image as stored into the image as viewers show it (EXIF tag 274; 1 = as stored)."""
+    op = _ORIENT.get(orientation)
+    return img if op is None else np.ascontiguousarray(op(img))
+
+
+def _exif_orientation(data: bytes) -> int:
+    """The EXIF orientation of encoded image bytes, 1 when there is none (or Pillow is missing)."""
+    if b"Exif" not in data and b"eXIf" not in data and data[:4] not in (b"II*\x00", b"MM\x00*"):
+        return 1  # cheap: no EXIF block (JPEG 'Exif', PNG 'eXIf') and not a TIFF
+    try:
+        import io
+
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as im:
+            return int(im.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - unreadable EXIF means "as stored"
+        return 1
 
 
 def _decode_with_pillow(data: bytes) -> np.ndarray | None:

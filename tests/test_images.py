@@ -116,3 +116,17 @@ def test_is_image_file(tmp_path):
     (tmp_path / "b.txt").write_text("x")
     assert is_image_file(tmp_path / "a.PNG") and not is_image_file(tmp_path / "b.txt")
     assert ".png" in IMAGE_SUFFIXES and ".jpeg" in IMAGE_SUFFIXES
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_like_pillow(tmp_path, orientation):
+    from PIL import Image, ImageOps
+
+    img = _rgb(4, 6)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"o{orientation}.png"
+    Image.fromarray(img).save(path, exif=exif)
+    with Image.open(path) as im:
+        expected = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    assert np.array_equal(read_image(path), expected)
