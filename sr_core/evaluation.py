@@ -289,7 +289,7 @@ def evaluate_run(cfg: PipelineConfig, models: dict[str, str | Path], run_id: str
     write_run_json(run_dir, cfg, run_id, models=models, started_at=started)
     ids = validation_ids(cfg)
     if progress is not None:
-        progress(0, len(ids), "loading models")
+        progress(0, len(ids), "starting")
     parts = []
     t0 = time.perf_counter()
     done = 0

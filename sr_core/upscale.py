@@ -174,7 +174,11 @@ def model_upscaler(path: str | Path, scale: int, *, name: str | None = None, til
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist; train one with 'srbench train' "
                                 "or list the registered ones with 'srbench models'")
-    model = _load_keras_model(path)
+    try:
+        model = _load_keras_model(path)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad file; say which file
+        raise ValueError(f"cannot load {path} as a Keras model ({type(exc).__name__}: {exc}); "
+                         "is it a complete .keras file exported by srbench?") from exc
     fn = keras_model_fn(model)
     actual = model_scale(fn)
     if actual != scale:

@@ -106,3 +106,10 @@ def test_tiled_equals_untiled_on_the_project_models(smoke_config, name):
     whole = upscale.run_tiled(fn, lr, 4, None, 0)
     tiled = upscale.run_tiled(fn, lr, 4, tile_size=24, tile_pad=16)
     assert np.abs(tiled.astype(int) - whole.astype(int)).max() <= 1
+
+
+def test_a_corrupt_model_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "broken.keras"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ValueError, match="broken.keras"):
+        upscale.make_upscaler("srcnn", 4, model_path=bad)
