@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,8 +80,10 @@ class RunInfo:
     run_id: str
     reports_dir: str
     preset: str
+    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
     stage: str = "config"
     stages_done: list[str] = field(default_factory=list)
+    wall_times: dict[str, float] = field(default_factory=dict)
 
 
 # Keyed by Prefect flow run id. State hooks run in the flow's own process, so they can read it.
@@ -110,6 +113,7 @@ def stage(name: str, info: RunInfo | None = None) -> Iterator[None]:
     if info is not None:
         info.stage = name
     logger.info("stage %s: started", name)
+    started = time.perf_counter()
     try:
         yield
     except StageFailed:
@@ -117,9 +121,11 @@ def stage(name: str, info: RunInfo | None = None) -> Iterator[None]:
     except Exception as exc:
         logger.error("stage %s failed: %s: %s", name, type(exc).__name__, exc)
         raise StageFailed(name, exc) from exc
+    seconds = time.perf_counter() - started
     if info is not None:
         info.stages_done.append(name)
-    logger.info("stage %s: done", name)
+        info.wall_times[name] = round(seconds, 3)
+    logger.info("stage %s: done in %.1f s", name, seconds)
 
 
 def chunked(items: list[str], size: int) -> list[list[str]]:

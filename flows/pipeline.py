@@ -132,7 +132,8 @@ from tasks.reporting import (  # noqa: E402
 
 @flow(name="score-validation", flow_run_name="score-validation-{run_id}",
       task_runner=ThreadPoolTaskRunner(max_workers=2), persist_result=False)
-def score_validation(cfg: PipelineConfig, models: dict[str, str], run_id: str) -> list[dict[str, Any]]:
+def score_validation(cfg: PipelineConfig, models: dict[str, str], run_id: str,
+                     started_at: str) -> list[dict[str, Any]]:
     """Upscale and score the validation split in parallel chunks of ``cfg.eval.chunk_size`` images.
 
     A subflow, so its task runner (threads or Dask) is chosen per run with ``with_options``.
@@ -143,28 +144,31 @@ def score_validation(cfg: PipelineConfig, models: dict[str, str], run_id: str) -
     if not ids:
         raise ValueError(f"the validation split of {cfg.data.dataset!r} has no images")
     chunks = chunked(ids, cfg.eval.chunk_size)
-    parts_dir = run_dir_for(cfg, run_id) / "parts"
+    run_dir = run_dir_for(cfg, run_id)
     get_run_logger().info("scoring %d validation images in %d chunks of <= %d with %s",
                           len(ids), len(chunks), cfg.eval.chunk_size, ", ".join(cfg.eval.methods))
     futures = upscale_and_score.map(unmapped(cfg), unmapped(models), chunks, unmapped(run_id),
-                                    list(range(len(chunks))), unmapped(str(parts_dir)))
+                                    list(range(len(chunks))), unmapped(str(run_dir)),
+                                    unmapped(started_at))
     return futures.result()
 
 
-def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, info: RunInfo | None,
+def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, info: RunInfo,
                       trained: dict[str, dict[str, Any]] | None = None,
                       task_runner: TaskRunnerKind = "threads", dask_address: str | None = None,
                       extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """score -> Parquet -> run.json -> HTML -> history -> index -> artifacts and alert events."""
+    """run.json -> score chunks -> Parquet -> HTML -> history -> index -> artifacts and alert events."""
     run_dir = run_dir_for(cfg, run_id)
+    meta = {"prefect": _prefect_meta(), "trained": trained or {}, **(extra_meta or {})}
     with stage("evaluate", info):
+        write_run_metadata(cfg, run_id, models, info.started_at, dict(info.wall_times), meta)
         runner = make_task_runner(task_runner, dask_address)
-        parts = score_validation.with_options(task_runner=runner)(cfg, models, run_id)
+        parts = score_validation.with_options(task_runner=runner)(cfg, models, run_id, info.started_at)
     with stage("parquet", info):
         metrics_path = write_parquet(parts, str(run_dir))
     with stage("report", info):
-        meta = {"executed_on": sorted({p["executed_on"] for p in parts}), **(extra_meta or {})}
-        write_run_metadata(cfg, run_id, str(run_dir), trained or {}, meta)
+        meta["executed_on"] = sorted({p["executed_on"] for p in parts})
+        write_run_metadata(cfg, run_id, models, info.started_at, dict(info.wall_times), meta)
         report_path = render_report(str(run_dir))
     with stage("history", info):
         history_path = update_history(str(run_dir), str(cfg.reports_dir))
@@ -175,7 +179,19 @@ def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, 
                           summary["regressions"], cfg.eval.regression_tolerance_db)
         alert_on_regressions(cfg, run_id, summary)
     return {"run_id": run_id, "run_dir": str(run_dir), "metrics": metrics_path, "report": report_path,
-            "history": history_path, "index": index_path, "models": models, **summary}
+            "history": history_path, "index": index_path, "models": models,
+            "executed_on": meta["executed_on"], **summary}
+
+
+def _prefect_meta() -> dict[str, Any]:
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if not ctx or not ctx.flow_run:
+        return {}
+    return {"flow": ctx.flow.name if ctx.flow else None, "flow_run_id": str(ctx.flow_run.id),
+            "flow_run_name": ctx.flow_run.name,
+            "deployment_id": str(ctx.flow_run.deployment_id) if ctx.flow_run.deployment_id else None}
 
 
 def night_summary(cfg: PipelineConfig, run_id: str, metrics_path: str, history_path: str) -> dict[str, Any]:

@@ -41,13 +41,34 @@ def results_dir(cfg: PipelineConfig) -> Path:
     return (layout.prefect_home(cfg.data_dir) / "results").resolve()
 
 
+def is_transient(exc: BaseException | None) -> bool:
+    """Network trouble and unavailable downloads are worth retrying; a wrong config is not."""
+    if exc is None:
+        return False
+    from sr_core.sources import DatasetUnavailableError, SourceError
+
+    if isinstance(exc, SourceError):
+        return False
+    return isinstance(exc, (DatasetUnavailableError, ConnectionError, TimeoutError, OSError))
+
+
+def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """``retry_condition_fn`` of the download task."""
+    try:
+        state.result()
+    except BaseException as exc:  # noqa: BLE001 - the failed state re-raises the task's error
+        return is_transient(exc)
+    return False
+
+
 @task(name="download_dataset", cache_key_fn=dataset_cache_key, persist_result=True,
       retries=3, retry_delay_seconds=[10, 60, 300], retry_jitter_factor=0.2,
-      task_run_name="download-{cfg.data.dataset}")
+      retry_condition_fn=retry_if_transient, task_run_name="download-{cfg.data.dataset}")
 def download_dataset(cfg: PipelineConfig) -> dict[str, Any]:
     """Download/prepare the dataset (DIV2K via tfds) into the data root; a no-op for local sources.
 
-    Retried with back-off (10 s, 1 min, 5 min) because downloads fail for passing reasons.
+    Network failures are retried with back-off (10 s, 1 min, 5 min); configuration errors (a
+    folder that does not exist, say) fail at once.
     """
     from sr_core.sources import ensure_dataset
 

@@ -29,12 +29,14 @@ def _executed_on() -> str:
 @task(name="upscale_and_score", cache_policy=NO_CACHE,
       task_run_name="upscale-and-score-{chunk_index}")
 def upscale_and_score(cfg: PipelineConfig, models: dict[str, str], image_ids: list[str], run_id: str,
-                      chunk_index: int, parts_dir: str) -> dict[str, Any]:
-    """Upscale ``image_ids`` with every configured method and score them into a partial Parquet."""
+                      chunk_index: int, run_dir: str, started_at: str) -> dict[str, Any]:
+    """Upscale ``image_ids`` with every configured method and score them into a partial Parquet
+    (``<run_dir>/parts/chunk-NNNN.parquet``); region crops go to ``<run_dir>/images``."""
     from sr_core.evaluation import evaluate_images
 
-    out_path = Path(parts_dir) / f"chunk-{chunk_index:04d}.parquet"
-    path = evaluate_images(cfg, models, list(image_ids), run_id, out_path)
+    out_path = Path(run_dir) / "parts" / f"chunk-{chunk_index:04d}.parquet"
+    path = evaluate_images(cfg, models, list(image_ids), run_id, out_path, started_at=started_at,
+                           run_dir=run_dir)
     where = _executed_on()
     get_run_logger().info("chunk %d (%d images: %s) scored on %s -> %s", chunk_index, len(image_ids),
                           ", ".join(image_ids[:5]) + (" ..." if len(image_ids) > 5 else ""), where, path)
@@ -49,4 +51,10 @@ def write_parquet(parts: list[dict[str, Any]], run_dir: str) -> str:
     paths = [Path(part["path"]) for part in sorted(parts, key=lambda p: p["chunk"])]
     merged = merge_metrics(paths, Path(run_dir))
     get_run_logger().info("metrics of %d chunks merged into %s", len(paths), merged)
+    for path in paths:  # the merged table holds every row now
+        path.unlink(missing_ok=True)
+    try:
+        (Path(run_dir) / "parts").rmdir()
+    except OSError:
+        pass
     return str(merged)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -10,33 +9,19 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from sr_core.atomic import write_json
+from sr_core import layout
 from sr_core.config import PipelineConfig
 
 
 @task(name="write_run_metadata", cache_policy=NO_CACHE, task_run_name="write-run-json")
-def write_run_metadata(cfg: PipelineConfig, run_id: str, run_dir: str, trained: dict[str, dict[str, Any]],
+def write_run_metadata(cfg: PipelineConfig, run_id: str, models: dict[str, str], started_at: str,
+                       wall_times: dict[str, float] | None = None,
                        extra: dict[str, Any] | None = None) -> str:
-    """``<run_dir>/run.json``: what ran (config, fingerprints, models) so the report can say so."""
-    path = Path(run_dir) / "run.json"
-    existing: dict[str, Any] = {}
-    if path.is_file():
-        import json
+    """Write or update ``<run_dir>/run.json``: what ran (config, fingerprints, models, wall times)."""
+    from sr_core.evaluation import write_run_json
 
-        existing = json.loads(path.read_text())
-    meta = {
-        **existing,
-        "run_id": run_id,
-        "preset": cfg.preset,
-        "dataset": cfg.data.dataset,
-        "config": cfg.model_dump(mode="json"),
-        "fingerprints": {"data": cfg.data_fingerprint(),
-                         **{m: cfg.model_fingerprint(m) for m in ("srcnn", "srresnet", "srgan")}},
-        "models": trained,
-        "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        **(extra or {}),
-    }
-    write_json(path, meta)
+    path = write_run_json(layout.run_dir(cfg, run_id), cfg, run_id, models=models, started_at=started_at,
+                          wall_times=wall_times, extra=extra)
     return str(path)
 
 

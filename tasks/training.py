@@ -27,7 +27,6 @@ class TrainingProgress:
 
     def __init__(self, name: str, total: int, *, min_percent: float = 2.0, min_seconds: float = 5.0):
         self.name = name
-        self.logger = get_run_logger()
         self.min_percent = min_percent
         self.min_seconds = min_seconds
         self.last_percent = 0.0
@@ -43,9 +42,9 @@ class TrainingProgress:
         if not final and percent - self.last_percent < self.min_percent and now - self.last_time < self.min_seconds:
             return
         self.last_percent, self.last_time = percent, now
+        # The library logs each step itself; this only moves the artifact's bar.
         update_progress_artifact(self.artifact_id, progress=min(100.0, percent),
                                  description=f"{self.name}: step {step}/{total} {_fmt(metrics)}".strip())
-        self.logger.info("%s: step %d/%d %s", self.name, step, total, _fmt(metrics))
 
 
 def _fmt(metrics: dict[str, Any] | None) -> str:

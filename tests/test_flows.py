@@ -1,0 +1,155 @@
+"""The real nightly and stage flows on the smoke preset, under a temporary Prefect server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers_prefect import (ensure_prefect_harness, flow_run_artifacts, read_flow_run, task_run_states,
+                             wait_for_events)
+from sr_core import layout
+from sr_core.config import load_config
+
+
+@pytest.fixture(scope="module")
+def prefect_api(request):
+    ensure_prefect_harness(request)
+
+
+@pytest.fixture(scope="module")
+def roots(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("nightly")
+
+
+@pytest.fixture(scope="module")
+def smoke(roots):
+    return load_config("smoke", data_dir=roots / "data", reports_dir=roots / "reports")
+
+
+@pytest.fixture(scope="module")
+def first_night(prefect_api, smoke):
+    from flows.nightly import nightly
+
+    return nightly(config=smoke, return_state=True)
+
+
+@pytest.fixture(scope="module")
+def second_night(first_night, smoke):
+    from flows.nightly import nightly
+
+    return nightly(config=smoke, return_state=True)
+
+
+def test_nightly_completes_and_writes_report_history_and_index(first_night, smoke):
+    assert first_night.is_completed(), first_night.message
+    result = first_night.result()
+    run_dir = Path(result["run_dir"])
+    assert run_dir.parent == Path(smoke.reports_dir)
+    assert result["run_id"].startswith("smoke-") and run_dir.name == result["run_id"]
+    for name in ("metrics.parquet", "report.html", "run.json"):
+        assert (run_dir / name).is_file(), name
+    assert (Path(smoke.reports_dir) / "history.parquet").is_file()
+    assert (Path(smoke.reports_dir) / "index.html").is_file()
+    assert result["run_id"] in (Path(smoke.reports_dir) / "index.html").read_text()
+
+    metrics = pd.read_parquet(run_dir / "metrics.parquet")
+    assert set(metrics["method"]) == {"bicubic", "bilinear", "srcnn", "srresnet", "srgan"}
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["prefect"]["flow_run_id"] == str(first_night.state_details.flow_run_id)
+    assert set(run["trained"]) == {"srcnn", "srresnet", "srgan"}
+    for name, trained in run["trained"].items():
+        assert Path(trained["path"]).is_file(), name
+    assert {"download", "prepare", "train-srcnn", "evaluate"} <= set(run["wall_times"])
+    # The trained models are registered, so the benchmark flow can find them later.
+    from sr_core.registry import resolve_model
+
+    assert resolve_model(smoke.data_dir, "srgan") == Path(run["trained"]["srgan"]["path"])
+
+
+def test_flow_run_is_named_after_preset_and_date(first_night):
+    run = read_flow_run(first_night.state_details.flow_run_id)
+    today = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+    assert run.name == f"nightly-smoke-{today}"
+
+
+def test_artifacts_summary_table_link_and_training_progress(first_night):
+    artifacts = flow_run_artifacts(first_night.state_details.flow_run_id)
+    by_key = {a.key: a for a in artifacts if a.key}
+    result = first_night.result()
+    summary = by_key["srbench-smoke-summary"]
+    assert summary.type == "markdown"
+    assert "Δ PSNR vs bicubic" in summary.data and "| srcnn |" in summary.data
+    table = by_key["srbench-smoke-metrics"]
+    assert table.type == "table"
+    rows = json.loads(table.data) if isinstance(table.data, str) else table.data
+    assert {r["method"] for r in rows} == {"bicubic", "bilinear", "srcnn", "srresnet", "srgan"}
+    bicubic = next(r for r in rows if r["method"] == "bicubic")
+    assert bicubic["delta_bicubic_db"] == pytest.approx(0.0)
+    link = by_key["srbench-smoke-report"]
+    assert link.type == "markdown"  # Prefect stores link artifacts as a markdown link
+    assert Path(result["report"]).resolve().as_uri() in link.data
+    for model in ("srcnn", "srresnet", "srgan"):
+        progress = by_key[f"training-{model}"]
+        assert progress.type == "progress" and float(progress.data) == pytest.approx(100.0)
+
+
+def test_second_run_skips_download_and_preparation(first_night, second_night):
+    assert second_night.is_completed(), second_night.message
+    first = task_run_states(first_night.state_details.flow_run_id)
+    second = task_run_states(second_night.state_details.flow_run_id)
+    assert first["prepare_patches"] == ["Completed"]
+    assert second["download_dataset"] == ["Cached"]
+    assert second["prepare_patches"] == ["Cached"]
+    # Training is not cached across nights; it trains (resuming from checkpoints) every time.
+    assert second["train_srcnn"] == ["Completed"]
+    assert second["upscale_and_score"] == ["Completed"]
+
+    result = second_night.result()
+    assert result["previous_run_id"] == first_night.result()["run_id"]
+    history = pd.read_parquet(Path(result["history"]))
+    assert set(history["run_id"]) == {first_night.result()["run_id"], result["run_id"]}
+
+
+def test_changed_data_config_recomputes_patches_and_missing_patches_are_rebuilt(second_night, smoke):
+    from flows.stages import prepare
+
+    changed = smoke.model_copy(update={"data": smoke.data.model_copy(update={"patches_per_image": 3})})
+    state = prepare(config=changed, return_state=True)
+    assert state.is_completed(), state.message
+    assert task_run_states(state.state_details.flow_run_id)["prepare_patches"] == ["Completed"]
+    assert Path(state.result()) == layout.patches_dir(changed) != layout.patches_dir(smoke)
+
+    # The cache says 'done' but the shards are gone: they are rebuilt, not trusted.
+    shutil.rmtree(layout.patches_dir(smoke))
+    state = prepare(config=smoke, return_state=True)
+    assert state.is_completed(), state.message
+    assert task_run_states(state.state_details.flow_run_id)["prepare_patches"] == ["Completed"]
+    assert (layout.patches_dir(smoke) / "manifest.json").is_file()
+    state = prepare(config=smoke, return_state=True)
+    assert task_run_states(state.state_details.flow_run_id)["prepare_patches"] == ["Cached"]
+
+
+def test_failing_stage_is_named_and_recorded(prefect_api, tmp_path):
+    from flows.nightly import nightly
+
+    missing = tmp_path / "no-such-photos"
+    cfg = load_config("smoke", dataset=f"folder:{missing}", data_dir=tmp_path / "data",
+                      reports_dir=tmp_path / "reports")
+    state = nightly(config=cfg, run_id="smoke-failing", return_state=True)
+    assert state.is_failed()
+    assert "stage '" in state.message and "failed" in state.message
+    failure = json.loads((tmp_path / "reports" / "smoke-failing" / "failure.json").read_text())
+    assert failure["stage"] in ("download", "prepare")
+    assert f"stage '{failure['stage']}'" in state.message
+    assert str(missing) in failure["error"]
+    assert failure["flow_run_id"] == str(state.state_details.flow_run_id)
+    assert "smoke-failing" in (tmp_path / "reports" / "index.html").read_text()
+
+    events = wait_for_events("srbench.run.failed",
+                             lambda e: e["payload"].get("run_id") == "smoke-failing")
+    assert events and events[0]["payload"]["stage"] == failure["stage"]
