@@ -201,8 +201,9 @@ def _manifest_base(cfg: PipelineConfig, source_description: dict) -> dict[str, A
 def prepare_patches(cfg: PipelineConfig, progress: Progress | None = None) -> Path:
     """Write (or reuse) the patch directory for ``cfg`` and return its path.
 
-    A directory with a valid manifest whose shards match their recorded sizes and sha256 checksums is
-    reused as is (a damaged one is rebuilt, with a logged warning). Otherwise the shards are
+    A directory with a valid manifest whose shards match their recorded sizes and sha256 checksums,
+    written from the same source files (``describe()["signature"]``), is reused as is; a damaged or
+    stale one is rebuilt, with a logged warning. Otherwise the shards are
     written into a temporary sibling directory that is renamed into place at the end, so an
     interrupted run leaves nothing that looks complete.
     """
@@ -231,11 +232,11 @@ def prepare_patches(cfg: PipelineConfig, progress: Progress | None = None) -> Pa
     if data.val_patches_per_image > 0:
         plan.append(("validation", data.val_patches_per_image, data.max_val_images))
 
+    started = time.monotonic()
+    planned = {split: _planned_images(source, split, max_images) for split, _, max_images in plan}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
     tmp_dir.mkdir()
-    started = time.monotonic()
-    planned = {split: _planned_images(source, split, max_images) for split, _, max_images in plan}
     steps = {"done": 0, "total": sum(planned.values())}
 
     def report(message: str) -> None:

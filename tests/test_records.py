@@ -251,3 +251,22 @@ def test_changed_folder_contents_rebuild_the_patches(tmp_path):
     assert second == first  # same config, same directory ...
     ids = [i["image_id"] for i in read_manifest(second)["splits"]["train"]["image_list"]]
     assert ids == ["a_new", "p0"]  # ... rebuilt from the new folder contents
+
+
+def test_failures_leave_nothing_half_written(tmp_path):
+    from sr_core.images import write_image
+    from sr_core.sources import SourceError
+
+    (tmp_path / "empty").mkdir()
+    cfg = load_config("smoke", dataset=f"folder:{tmp_path / 'empty'}", data_dir=tmp_path / "data")
+    with pytest.raises(SourceError, match="holds no images"):
+        prepare_patches(cfg)
+    # every image too small for a patch: the error comes after shards were opened
+    small = tmp_path / "small"
+    for i in range(3):
+        write_image(small / f"s{i}.png", np.zeros((16, 16, 3), np.uint8))
+    cfg = load_config("smoke", dataset=f"folder:{small}", data_dir=tmp_path / "data")
+    with pytest.raises(PatchDataError, match="no usable train images"):
+        prepare_patches(cfg)
+    patches = tmp_path / "data" / "patches"
+    assert not patches.exists() or list(patches.iterdir()) == []
