@@ -11,7 +11,7 @@ import pandas as pd
 
 from sr_core.atomic import write_text
 from sr_core.report.assets import CSS
-from sr_core.report.html import DEFAULT_LABELS, esc, fmt
+from sr_core.report.html import DEFAULT_LABELS, PREFERRED_ORDER, esc, fmt
 from sr_core.results import read_history, utc
 
 FAILURE_FILE = "failure.json"
@@ -58,8 +58,18 @@ def _runs(reports_dir: Path, history: pd.DataFrame) -> list[dict[str, Any]]:
     return sorted(entries, key=_sort_key, reverse=True)
 
 
+def _when(started_at: Any) -> str:
+    if not started_at:
+        return ""
+    try:
+        return utc(started_at).strftime("%Y-%m-%d %H:%M:%S")
+    except (ValueError, TypeError):
+        return str(started_at)
+
+
 def _headline(entry: dict[str, Any]) -> str:
-    rows = entry["methods"]
+    rank = {m: i for i, m in enumerate(PREFERRED_ORDER)}
+    rows = sorted(entry["methods"], key=lambda r: rank.get(r["method"], len(rank)))
     if not rows:
         return '<span class="muted">no metrics</span>'
     parts = []
@@ -90,12 +100,13 @@ def render_index(reports_dir: str | Path) -> Path:
             status = '<span class="muted">incomplete</span>'
         link = (f'<a href="{esc(e["dir"])}/report.html">{esc(e["run_id"])}</a>' if e["report"]
                 else esc(e["run_id"]))
-        rows.append(f'<tr class="run"><td class="mono">{link}</td><td>{esc(e["started_at"] or "")}</td>'
+        rows.append(f'<tr class="run"><td class="mono">{link}</td><td>{esc(_when(e["started_at"]))}</td>'
                     f'<td>{esc(e["preset"])}</td><td>{esc(e["dataset"])}</td>'
                     f'<td style="text-align:left">{status}</td>'
                     f'<td style="text-align:left;white-space:normal">{_headline(e)}</td></tr>')
     body = ("<table><thead><tr><th>Run</th><th>Started (UTC)</th><th>Preset</th><th>Dataset</th>"
-            "<th>Status</th><th>Mean Y-PSNR / Y-SSIM per method (Δ vs bicubic)</th></tr></thead><tbody>"
+            "<th>Status</th><th style=\"white-space:normal\">Mean Y-PSNR / Y-SSIM per method "
+            "(Δ vs bicubic)</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>") if rows else '<p class="muted">No runs yet.</p>'
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
