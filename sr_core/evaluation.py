@@ -223,9 +223,13 @@ def method_info(cfg: PipelineConfig, models: dict[str, str | Path]) -> tuple[dic
         if isinstance(variant, list):
             variant = "; ".join(map(str, variant))
         if method == "srgan" and str(label) != "SRGAN":
-            loss = sidecar.get("content_loss") or cfg.srgan.content_loss
-            notes.append(f"{method} is the variant {label}: content loss {loss!r} instead of the paper's "
-                         "VGG54" + (f" ({variant})" if variant else ""))
+            loss = (sidecar.get("content_loss")
+                    or ((sidecar.get("config") or {}).get("srgan") or {}).get("content_loss")
+                    or cfg.srgan.content_loss)
+            why = (" (srgan.content_loss; the offline presets use pixel MSE because the ImageNet VGG19 "
+                   "weights cannot be downloaded there)" if loss == "mse" else " (srgan.content_loss)")
+            notes.append(f"{method} is the variant {label}: trained with content loss {loss!r} instead of the "
+                         f"SRGAN paper's VGG54{why}" + (f"; {variant}" if variant else ""))
         elif variant:
             notes.append(f"{method} ({label}): {variant}")
         info[method] = entry

@@ -68,7 +68,7 @@ HISTORY_SCHEMA = pa.schema([
 NOTES_KEY = b"srbench.notes"
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     """A filesystem-safe, collision-free name: safe characters kept, a short hash when any changed."""
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "x"
     if safe != text:
@@ -78,7 +78,7 @@ def _slug(text: str) -> str:
 
 def asset_relpath(image_id: str, region: str, method: str) -> str:
     """Where a region crop of one method (or ``hr``) is saved, relative to the run folder."""
-    return f"images/{_slug(image_id)}/{_slug(region)}__{_slug(method)}.png"
+    return f"images/{slug(image_id)}/{slug(region)}__{slug(method)}.png"
 
 
 def utc(ts: datetime | str | pd.Timestamp | None = None) -> datetime:

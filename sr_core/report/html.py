@@ -18,7 +18,7 @@ import pandas as pd
 from sr_core.atomic import write_text
 from sr_core.report.assets import CSS, JS
 from sr_core.report.svg import distribution_plot, trend_plot
-from sr_core.results import (METRIC_COLUMNS, _slug, asset_relpath, find_regressions, history_rows,
+from sr_core.results import (METRIC_COLUMNS, asset_relpath, find_regressions, history_rows, slug,
                              read_history, read_metrics, run_summary)
 
 PREFERRED_ORDER = ("bilinear", "bicubic", "srcnn", "srresnet", "srgan")
@@ -132,7 +132,7 @@ def _per_image_table(full: pd.DataFrame, methods: list[str], labels: dict[str, s
     for image_id, group in full.groupby("image_id", sort=False):
         g = group.set_index("method")
         first = group.iloc[0]
-        cells = [f'<td data-value="{esc(image_id)}"><a href="#img-{esc(_slug(image_id))}">{esc(image_id)}'
+        cells = [f'<td data-value="{esc(image_id)}"><a href="#img-{esc(slug(image_id))}">{esc(image_id)}'
                  f'</a></td>', f'<td data-value="{int(first.height) * int(first.width)}">'
                  f'{int(first.height)}×{int(first.width)}</td>']
         psnrs = {m: float(g.loc[m, "psnr_y"]) for m in methods if m in g.index}
@@ -183,7 +183,7 @@ def _slider(images: _Images, image_id: str, region: str, before: str, after: str
 
 def _image_section(image_id: str, group: pd.DataFrame, methods: list[str], labels: dict[str, str],
                    images: _Images, slider_pair: tuple[str, str] | None) -> str:
-    parts = [f'<section class="image-section" id="img-{esc(_slug(image_id))}"><h2>Image '
+    parts = [f'<section class="image-section" id="img-{esc(slug(image_id))}"><h2>Image '
              f'<span class="mono">{esc(image_id)}</span></h2>']
     full = group[group["region"] == "full"].set_index("method")
     rows = []

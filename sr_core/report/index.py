@@ -91,7 +91,7 @@ def render_index(reports_dir: str | Path) -> Path:
     rows = []
     for e in _runs(reports_dir, history):
         if e["failure"]:
-            status = (f'<span class="status-failed">failed</span>'
+            status = ('<span class="status-failed">failed</span>'
                       + (f' <span class="muted">in {esc(e["failed_task"])}</span>' if e.get("failed_task") else "")
                       + f'<div class="mono">{esc(e["failure"])}</div>')
         elif e["report"]:
