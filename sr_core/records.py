@@ -108,7 +108,7 @@ def _serialize(image_id: str, y: int, x: int, lr: np.ndarray, hr: np.ndarray) ->
         "lr_shape": _ints(*lr.shape), "hr_shape": _ints(*hr.shape),
         "image_id": _bytes(image_id.encode()), "y": _ints(y), "x": _ints(x),
     }))
-    return example.SerializeToString()
+    return example.SerializeToString(deterministic=True)  # map order otherwise varies per process
 
 
 # --------------------------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -78,8 +81,16 @@ def _shard_bytes(patch_dir):
 
 
 def test_same_config_and_seed_give_byte_identical_shards(smoke_patches, tmp_path):
+    import subprocess
+    import sys
+
     cfg, patch_dir, _ = smoke_patches
-    again = prepare_patches(load_config("smoke", data_dir=tmp_path / "elsewhere"))
+    # In another process: protobuf map order, hash seeds etc. must not leak into the bytes.
+    code = ("import sys; from sr_core.config import load_config; from sr_core.records import prepare_patches; "
+            "print(prepare_patches(load_config('smoke', data_dir=sys.argv[1])))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "elsewhere")], check=True,
+                         capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "123"})
+    again = Path(out.stdout.strip().splitlines()[-1])
     assert again != patch_dir and again.name == patch_dir.name
     assert _shard_bytes(again) == _shard_bytes(patch_dir)
     other_seed = prepare_patches(load_config("smoke", ["data.seed=1"], data_dir=tmp_path / "elsewhere"))
