@@ -255,7 +255,7 @@ def _quick() -> dict[str, Any]:
     return {
         "preset": "quick",
         "data": {"dataset": "sample", "hr_patch_size": 64, "patches_per_image": 64,
-                 "val_patches_per_image": 16, "num_shards": 4},
+                 "val_patches_per_image": 16, "flat_patch_std": 2.0, "num_shards": 4},
         "srcnn": {"filters": (64, 32), "residual": True, "steps": 1500, "batch_size": 16,
                   "lr": {"kind": "cosine", "initial": 1e-3, "final_fraction": 0.05}},
         "srresnet": {"num_blocks": 4, "filters": 32, "bicubic_skip": True, "steps": 1000,
