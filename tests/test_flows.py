@@ -40,9 +40,12 @@ def first_night(prefect_api, smoke):
 
 @pytest.fixture(scope="module")
 def second_night(first_night, smoke):
+    """Same config again; concurrent training (SRCNN alongside SRResNet -> SRGAN) this time.
+
+    Training resumes from the first night's final checkpoints, so it only re-exports."""
     from flows.nightly import nightly
 
-    return nightly(config=smoke, return_state=True)
+    return nightly(config=smoke, concurrent_training=True, return_state=True)
 
 
 def test_nightly_completes_and_writes_report_history_and_index(first_night, smoke):
@@ -115,6 +118,23 @@ def test_second_run_skips_download_and_preparation(first_night, second_night):
     assert set(history["run_id"]) == {first_night.result()["run_id"], result["run_id"]}
 
 
+def test_benchmark_flow_scores_the_registered_models_without_training(second_night, smoke):
+    from flows.stages import benchmark
+
+    state = benchmark(config=smoke, return_state=True)
+    assert state.is_completed(), state.message
+    result = state.result()
+    states = task_run_states(state.state_details.flow_run_id)
+    assert not any(name.startswith("train") for name in states)
+    assert set(result["models"]) == {"srcnn", "srresnet", "srgan"}
+    from sr_core.registry import resolve_model
+
+    assert result["models"]["srgan"] == str(resolve_model(smoke.data_dir, "srgan"))
+    assert set(pd.read_parquet(result["metrics"])["method"]) == {"bicubic", "bilinear", "srcnn",
+                                                                  "srresnet", "srgan"}
+    assert result["previous_run_id"] == second_night.result()["run_id"]
+
+
 def test_changed_data_config_recomputes_patches_and_missing_patches_are_rebuilt(second_night, smoke):
     from flows.stages import prepare
 
@@ -153,3 +173,22 @@ def test_failing_stage_is_named_and_recorded(prefect_api, tmp_path):
     events = wait_for_events("srbench.run.failed",
                              lambda e: e["payload"].get("run_id") == "smoke-failing")
     assert events and events[0]["payload"]["stage"] == failure["stage"]
+
+
+def test_a_regression_beyond_tolerance_emits_an_event_with_the_numbers(prefect_api, smoke):
+    from prefect import flow
+
+    from flows.pipeline import alert_on_regressions
+
+    finding = {"method": "srgan", "label": "SRGAN-MSE", "run_id": "smoke-alert", "previous_run_id": "smoke-before",
+               "psnr_y": 26.0, "previous_psnr_y": 26.5, "drop_db": 0.5, "tolerance_db": 0.1, "delta_db": -0.5}
+
+    @flow
+    def night_with_a_drop():
+        alert_on_regressions(smoke, "smoke-alert", {"regressions": [finding], "previous_run_id": "smoke-before"})
+
+    assert night_with_a_drop(return_state=True).is_completed()
+    (event,) = wait_for_events("srbench.regression", lambda e: e["payload"].get("run_id") == "smoke-alert")
+    assert event["resource"]["prefect.resource.id"] == "srbench.run.smoke-alert"
+    assert event["payload"]["worst_delta_db"] == -0.5
+    assert event["payload"]["regressions"][0]["previous_psnr_y"] == 26.5
