@@ -23,7 +23,10 @@ def build_srcnn(cfg: SRCNNConfig, scale: int, *, dtype_policy: str | None = None
     x = keras.layers.Rescaling(1.0 / 255.0, name="to_unit", dtype=dt)(ilr)
     x = keras.layers.Conv2D(f1, k1, padding="same", activation="relu", name="extract", dtype=dt)(x)
     x = keras.layers.Conv2D(f2, k2, padding="same", activation="relu", name="map", dtype=dt)(x)
-    x = keras.layers.Conv2D(3, k3, padding="same", name="reconstruct", dtype=dt)(x)
+    # With the global residual the last layer starts at zero, so training starts exactly at bicubic
+    # instead of bicubic plus random noise (it still receives gradients and learns first).
+    last_init = "zeros" if cfg.residual else "glorot_uniform"
+    x = keras.layers.Conv2D(3, k3, padding="same", kernel_initializer=last_init, name="reconstruct", dtype=dt)(x)
     x = keras.layers.Rescaling(255.0, name="to_pixels", dtype="float32")(x)
     if cfg.residual:
         x = keras.layers.Add(name="add_ilr", dtype="float32")([ilr, x])

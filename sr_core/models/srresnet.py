@@ -46,7 +46,9 @@ def build_srresnet(cfg: SRResNetConfig, scale: int, *, dtype_policy: str | None 
         x = keras.layers.Conv2D(4 * f, 3, padding="same", name=f"up{i + 1}_conv", dtype=dt)(x)
         x = DepthToSpace(2, name=f"up{i + 1}_shuffle", dtype=dt)(x)
         x = keras.layers.PReLU(shared_axes=[1, 2], name=f"up{i + 1}_prelu", dtype=dt)(x)
-    x = keras.layers.Conv2D(3, 9, padding="same", name="tail_conv", dtype=dt)(x)
+    # With the bicubic skip the tail starts at zero: training starts exactly at bicubic.
+    tail_init = "zeros" if cfg.bicubic_skip else "glorot_uniform"
+    x = keras.layers.Conv2D(3, 9, padding="same", kernel_initializer=tail_init, name="tail_conv", dtype=dt)(x)
     if cfg.bicubic_skip:
         x = keras.layers.Rescaling(127.5, name="to_pixel_residual", dtype="float32")(x)
         x = keras.layers.Add(name="add_bicubic", dtype="float32")([BicubicUpsample(scale, name="bicubic")(lr), x])
