@@ -5,6 +5,7 @@ Both have explicit pyarrow schemas (documented in docs/evaluation.md); every wri
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
@@ -202,10 +203,17 @@ def append_history(path: str | Path, rows: list[dict[str, Any]]) -> Path:
     path = Path(path)
     rows = [_clean_row(r) for r in rows]
     run_ids = {r["run_id"] for r in rows}
-    old = pq.read_table(path).cast(HISTORY_SCHEMA).to_pylist() if path.is_file() else []
-    kept = [r for r in old if r["run_id"] not in run_ids]
-    merged = sorted(kept + rows, key=lambda r: (utc(r["started_at"]), r["run_id"], r["method"]))
-    return write_table(pa.Table.from_pylist(merged, schema=HISTORY_SCHEMA), path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Runs of different presets may finish together: serialise the read-modify-write.
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            old = pq.read_table(path).cast(HISTORY_SCHEMA).to_pylist() if path.is_file() else []
+            kept = [r for r in old if r["run_id"] not in run_ids]
+            merged = sorted(kept + rows, key=lambda r: (utc(r["started_at"]), r["run_id"], r["method"]))
+            return write_table(pa.Table.from_pylist(merged, schema=HISTORY_SCHEMA), path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance: float) -> list[dict[str, Any]]:

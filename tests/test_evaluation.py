@@ -146,3 +146,16 @@ def test_run_summary_deltas():
     assert s.loc["srcnn", "mean_psnr_y"] == 24.0 and s.loc["srcnn", "delta_psnr_y"] == pytest.approx(2.0)
     assert s.loc["bicubic", "delta_psnr_y"] == 0.0 and s.loc["srcnn", "model_step"] == 5
     assert np.isclose(s.loc["srcnn", "seconds_per_image"], 2.0)
+
+
+def test_concurrent_history_appends_keep_every_run(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "history.parquet"
+
+    def add(n):
+        results.append_history(path, _history_rows(f"r{n:02d}", f"2026-01-01T00:{n:02d}", {"bicubic": 25.0}))
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(add, range(12)))
+    assert sorted(results.read_history(path)["run_id"]) == [f"r{n:02d}" for n in range(12)]
