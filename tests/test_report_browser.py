@@ -73,3 +73,88 @@ def test_index_renders(report, tmp_path):
     index = report.parent.parent / "index.html"
     out = _chromium(tmp_path, index.as_uri(), "--dump-dom")
     assert 'class="run"' in out.stdout and "20260101-browser" in out.stdout
+
+
+def _evaluate_in_page(tmp_path: Path, url: str, expression: str):
+    """Open ``url`` in headless chromium and run ``expression`` in the page (DevTools protocol over
+    a local websocket); returns its JSON value."""
+    import json
+    import time
+    import urllib.request
+
+    from websockets.sync.client import connect
+
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed: run 'make setup-browser'")
+    profile = tmp_path / "cdp-profile"
+    proc = subprocess.Popen(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+         f"--user-data-dir={profile}", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not (port_file.is_file() and port_file.read_text().strip()):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail("chromium did not open its DevTools port")
+            time.sleep(0.2)
+        port = port_file.read_text().split()[0]
+        pages = []
+        while True:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as resp:
+                pages = [t for t in json.load(resp) if t.get("type") == "page" and t.get("url") == url]
+            if pages:
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"chromium did not open {url}")
+            time.sleep(0.2)
+        with connect(pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=30) as ws:
+            ws.send(json.dumps({"id": 1, "method": "Runtime.evaluate", "params": {
+                "expression": expression, "awaitPromise": True, "returnByValue": True}}))
+            while True:
+                message = json.loads(ws.recv(timeout=60))
+                if message.get("id") == 1:
+                    break
+        result = message["result"]
+        assert "exceptionDetails" not in result, result
+        return result["result"]["value"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+INTERACT = r"""
+(async () => {
+  for (let i = 0; i < 300 && !(document.readyState === "complete" && document.getElementById("render-check")
+                               && document.getElementById("render-check").dataset.ready); i++) {
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+  const table = document.getElementById("images-table");
+  const headers = Array.from(table.tHead.rows[0].cells);
+  const column = headers.findIndex(th => th.textContent.trim() === "Bicubic PSNR Y");
+  const values = () => Array.from(table.tBodies[0].rows).map(r => parseFloat(r.cells[column].dataset.value));
+  const ids = () => Array.from(table.tBodies[0].rows).map(r => r.cells[0].textContent);
+  headers[column].click();
+  const first = values();
+  headers[column].click();
+  const second = values();
+  headers[0].click();
+  const byId = ids();
+  const slider = document.querySelector(".slider input");
+  slider.value = 20;
+  slider.dispatchEvent(new Event("input"));
+  return {first, second, byId, clip: document.querySelector(".slider .top").style.clipPath};
+})()
+"""
+
+
+def test_sorting_and_slider_work_in_the_browser(report, tmp_path):
+    state = _evaluate_in_page(tmp_path, report.as_uri(), INTERACT)
+    assert len(state["first"]) == 2
+    assert state["first"] == sorted(state["first"], reverse=True)  # first click: descending
+    assert state["second"] == sorted(state["second"])
+    assert sorted(state["byId"], reverse=True) == state["byId"]
+    assert HOSTILE_ID in state["byId"]  # shown as text, not turned into an element
+    assert state["clip"] == "inset(0px 80% 0px 0px)"
