@@ -178,6 +178,10 @@ def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, 
         publish_artifacts(run_id, summary["rows"], report_path, summary["previous_run_id"],
                           summary["regressions"], cfg.eval.regression_tolerance_db)
         alert_on_regressions(cfg, run_id, summary)
+        from tasks.events import emit_run_completed
+
+        emit_run_completed(run_id, cfg.preset, str(Path(report_path).resolve()),
+                           {row["method"]: row["psnr_y"] for row in summary["rows"]})
     return {"run_id": run_id, "run_dir": str(run_dir), "metrics": metrics_path, "report": report_path,
             "history": history_path, "index": index_path, "models": models,
             "executed_on": meta["executed_on"], **summary}

@@ -1,7 +1,8 @@
 """Data tasks: make the dataset available, cut the patch shards. Both are cached by fingerprint.
 
-The cache key is the config fingerprint of what decides the artifact plus the data root, so a rerun
-with the same config is a ``Cached`` state and a changed data setting recomputes. Results are
+The cache key is the config fingerprint of what decides the artifact plus the data root (and, for
+patches, the source's file signature), so a rerun with the same config is a ``Cached`` state and a
+changed data setting or a changed image folder recomputes. Results are
 persisted under ``<data_dir>/prefect/results`` (next to what they describe): deleting the data root
 forgets them too. If the artifact on disk has gone anyway, the flow refreshes the cache
 (:func:`prepare_patches_task_for`).
@@ -31,9 +32,21 @@ def dataset_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]
     return f"srbench-dataset-{layout.dataset_slug(cfg.data.dataset)}-{hashlib.sha256(what.encode()).hexdigest()[:12]}-{_root_tag(cfg)}"
 
 
+def source_signature(cfg: PipelineConfig) -> str:
+    """The source's own signature (for a folder: its files' names and sizes), so editing the photos
+    in a folder invalidates the cached patches even though the config did not change."""
+    try:
+        from sr_core.sources import open_source
+
+        signature = str(open_source(cfg).describe().get("signature") or "")
+    except Exception:  # noqa: BLE001 - an unusable source fails in the task itself, with its message
+        signature = "unavailable"
+    return hashlib.sha256(signature.encode()).hexdigest()[:8]
+
+
 def patches_cache_key(context: TaskRunContext | None, parameters: dict[str, Any]) -> str:
     cfg: PipelineConfig = parameters["cfg"]
-    return f"srbench-patches-{cfg.data_fingerprint()}-{_root_tag(cfg)}"
+    return f"srbench-patches-{cfg.data_fingerprint()}-{_root_tag(cfg)}-{source_signature(cfg)}"
 
 
 def results_dir(cfg: PipelineConfig) -> Path:

@@ -79,3 +79,19 @@ def test_pull_step_switches_into_the_workers_clone(project):
     directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
     assert directory == "{{ $SRBENCH_PROJECT_DIR }}"
     assert project["build"] is None and project["push"] is None
+
+
+def test_documented_automations_validate_against_prefects_schema():
+    import uuid
+
+    from prefect.events.schemas.automations import AutomationCore
+
+    text = (ROOT / "docs" / "orchestration-automations.yaml").read_text()
+    data = yaml.safe_load(text.replace("REPLACE_WITH_BLOCK_ID", str(uuid.uuid4())))
+    automations = [AutomationCore.model_validate(item) for item in data["automations"]]
+    expected = {a.name: sorted(a.trigger.expect) for a in automations}
+    assert expected == {"srbench-night-failed": ["srbench.run.failed"],
+                        "srbench-regression": ["srbench.regression"]}
+    from tasks.events import REGRESSION, RUN_FAILED
+
+    assert (RUN_FAILED, REGRESSION) == ("srbench.run.failed", "srbench.regression")

@@ -170,3 +170,19 @@ def test_srbench_run_fails_with_the_stage_named_and_nonzero_exit(tmp_path):
     failure = json.loads((tmp_path / "reports" / "smoke-cli" / "failure.json").read_text())
     assert failure["stage"] == "download" and failure["error_type"] == "SourceError"
     assert (tmp_path / "data" / "prefect" / "prefect.db").is_file(), "state lives under <data-dir>/prefect"
+
+
+def test_patch_cache_key_changes_when_the_image_folder_changes(tmp_path):
+    import numpy as np
+
+    from sr_core.images import write_image
+    from tasks.data import patches_cache_key
+
+    folder = tmp_path / "photos"
+    for name in ("a", "b"):
+        write_image(folder / f"{name}.png", np.full((64, 64, 3), 100, np.uint8))
+    cfg = load_config("smoke", dataset=f"folder:{folder}", data_dir=tmp_path / "data")
+    before = _key(patches_cache_key, cfg)
+    assert _key(patches_cache_key, cfg) == before
+    write_image(folder / "c.png", np.full((64, 64, 3), 50, np.uint8))
+    assert _key(patches_cache_key, cfg) != before

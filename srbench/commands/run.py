@@ -39,13 +39,9 @@ def run(
     run_id: Annotated[Optional[str], typer.Option(
         "--run-id", help="Name of the run folder under --reports-dir. [default: <preset>-<UTC time>]")] = None,
 ) -> None:
-    """Run the whole nightly pipeline once: download -> patches -> train SRCNN, SRResNet, SRGAN ->
-    upscale and score the validation images -> metrics.parquet -> report.html -> history.
+    """Run the whole nightly pipeline once: download -> patches -> train SRCNN, SRResNet, SRGAN -> upscale and score the validation images -> metrics.parquet -> report.html -> history -> index.
 
-    It runs as a Prefect flow in Prefect's ephemeral mode: no server to start, offline, with Prefect's
-    state (run history, cached task results) under <data-dir>/prefect. Rerunning with the same
-    settings skips the download and patch preparation (cached by the config fingerprint); training
-    resumes from its checkpoints if a run was killed.
+    It runs as a Prefect flow in Prefect's ephemeral mode: no server to start, offline, with Prefect's state (run history, cached task results) under <data-dir>/prefect. Rerunning with the same settings skips the download and patch preparation (cached by the config fingerprint); training resumes from its checkpoints if a run was killed. Exits with status 1, naming the failed stage, when the run fails.
 
     Examples:
 
@@ -55,7 +51,7 @@ def run(
 
       srbench run --preset div2k --set srcnn.steps=20000 --task-runner dask
 
-    To browse the runs afterwards: PREFECT_HOME=<data-dir>/prefect prefect server start
+    To browse the runs afterwards: PREFECT_HOME=<data-dir>/prefect prefect server start (see docs/orchestration.md for deployments and workers).
     """
     cfg = build_config(preset, dataset, data_dir, reports_dir, overrides)
 
