@@ -111,12 +111,19 @@ def _evaluate_in_page(tmp_path: Path, url: str, expression: str):
                 pytest.fail(f"chromium did not open {url}")
             time.sleep(0.2)
         with connect(pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=30) as ws:
-            ws.send(json.dumps({"id": 1, "method": "Runtime.evaluate", "params": {
-                "expression": expression, "awaitPromise": True, "returnByValue": True}}))
-            while True:
-                message = json.loads(ws.recv(timeout=60))
-                if message.get("id") == 1:
+            # The listing can show the URL while the navigation is still committing: retry until the
+            # page's own execution context answers.
+            for attempt in range(1, 101):
+                ws.send(json.dumps({"id": attempt, "method": "Runtime.evaluate", "params": {
+                    "expression": expression, "awaitPromise": True, "returnByValue": True}}))
+                while True:
+                    message = json.loads(ws.recv(timeout=60))
+                    if message.get("id") == attempt:
+                        break
+                if "result" in message or time.monotonic() > deadline:
                     break
+                time.sleep(0.2)
+        assert "result" in message, message
         result = message["result"]
         assert "exceptionDetails" not in result, result
         return result["result"]["value"]
