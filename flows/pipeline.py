@@ -83,8 +83,10 @@ def make_task_runner(kind: TaskRunnerKind = "threads", dask_address: str | None 
 
         if address:
             return DaskTaskRunner(address=address)
+        # Threads in this process: TensorFlow and the models load once per worker thread, and the
+        # dashboard takes any free port (several runs on one host must not collide on 8787).
         return DaskTaskRunner(cluster_kwargs={"n_workers": 1, "threads_per_worker": max_workers or 2,
-                                              "processes": False})
+                                              "processes": False, "dashboard_address": ":0"})
     if kind != "threads":
         raise ValueError(f"unknown task runner {kind!r}: use 'threads' or 'dask'")
     return ThreadPoolTaskRunner(max_workers=max_workers or min(4, os.cpu_count() or 1))

@@ -49,3 +49,15 @@ def test_benchmark_chunks_run_on_the_dask_cluster(prefect_api, dask_cluster, tmp
 
     states = task_run_states(state.state_details.flow_run_id)
     assert states["upscale_and_score"] == ["Completed", "Completed"]
+
+
+def test_dask_without_an_address_uses_a_temporary_local_cluster(prefect_api, tmp_path: Path, monkeypatch):
+    from flows.stages import benchmark
+
+    monkeypatch.delenv("SRBENCH_DASK_ADDRESS", raising=False)
+    cfg = load_config("smoke", ["eval.methods=[\"bicubic\"]"], data_dir=tmp_path / "data",
+                      reports_dir=tmp_path / "reports")
+    state = benchmark(config=cfg, task_runner="dask", return_state=True)
+    assert state.is_completed(), state.message
+    (where,) = state.result()["executed_on"]
+    assert where.startswith(("inproc://", "tcp://")), f"chunk ran on {where}, not on a Dask worker"
