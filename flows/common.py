@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -133,7 +132,3 @@ def chunked(items: list[str], size: int) -> list[list[str]]:
     if size < 1:
         raise ValueError(f"chunk size must be >= 1, got {size}")
     return [items[i:i + size] for i in range(0, len(items), size)]
-
-
-def dask_address_from_env() -> str | None:
-    return os.environ.get("SRBENCH_DASK_ADDRESS") or None

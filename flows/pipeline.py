@@ -9,14 +9,17 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from prefect import get_run_logger
+from prefect import flow, get_run_logger, unmapped
 from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import RunInfo, stage
+from flows.common import RunInfo, chunked, stage
 from sr_core import layout
 from sr_core.config import PipelineConfig
 from tasks.data import download_task_for, prepare_patches_task_for
+from tasks.evaluation import upscale_and_score, write_parquet
+from tasks.events import emit_regression, emit_run_completed
+from tasks.reporting import publish_artifacts, render_index, render_report, update_history, write_run_metadata
 from tasks.training import train_srcnn, train_srgan, train_srresnet
 
 LEARNED = ("srcnn", "srresnet", "srgan")
@@ -83,8 +86,8 @@ def make_task_runner(kind: TaskRunnerKind = "threads", dask_address: str | None 
 
         if address:
             return DaskTaskRunner(address=address)
-        # Threads in this process: TensorFlow and the models load once per worker thread, and the
-        # dashboard takes any free port (several runs on one host must not collide on 8787).
+        # Worker threads in this process (no second TensorFlow import); the dashboard takes any free
+        # port, so several runs on one host do not collide on 8787.
         return DaskTaskRunner(cluster_kwargs={"n_workers": 1, "threads_per_worker": max_workers or 2,
                                               "processes": False, "dashboard_address": ":0"})
     if kind != "threads":
@@ -118,18 +121,6 @@ def run_dir_for(cfg: PipelineConfig, run_id: str) -> Path:
 
 # --------------------------------------------------------------------------------------------------
 # Evaluation and report
-
-from prefect import flow, unmapped  # noqa: E402
-
-from flows.common import chunked  # noqa: E402
-from tasks.evaluation import upscale_and_score, write_parquet  # noqa: E402
-from tasks.reporting import (  # noqa: E402
-    publish_artifacts,
-    render_index,
-    render_report,
-    update_history,
-    write_run_metadata,
-)
 
 
 @flow(name="score-validation", flow_run_name="score-validation-{run_id}",
@@ -180,8 +171,6 @@ def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, 
         publish_artifacts(run_id, summary["rows"], report_path, summary["previous_run_id"],
                           summary["regressions"], cfg.eval.regression_tolerance_db)
         alert_on_regressions(cfg, run_id, summary)
-        from tasks.events import emit_run_completed
-
         emit_run_completed(run_id, cfg.preset, str(Path(report_path).resolve()),
                            {row["method"]: row["psnr_y"] for row in summary["rows"]})
     return {"run_id": run_id, "run_dir": str(run_dir), "metrics": metrics_path, "report": report_path,
@@ -249,8 +238,6 @@ def _clean(value: Any) -> float | None:
 
 def alert_on_regressions(cfg: PipelineConfig, run_id: str, summary: dict[str, Any]) -> None:
     """Emit ``srbench.regression`` (with the numbers) when a method fell beyond the tolerance."""
-    from tasks.events import emit_regression
-
     if summary["regressions"]:
         get_run_logger().warning("regression beyond %.2f dB: %s", cfg.eval.regression_tolerance_db,
                                  ", ".join(f"{r['method']} {r['delta_db']:+.2f} dB" for r in summary["regressions"]))
