@@ -186,3 +186,10 @@ def test_patch_cache_key_changes_when_the_image_folder_changes(tmp_path):
     assert _key(patches_cache_key, cfg) == before
     write_image(folder / "c.png", np.full((64, 64, 3), 50, np.uint8))
     assert _key(patches_cache_key, cfg) != before
+
+
+def test_the_cli_does_not_import_prefect_before_srbench_run_configures_it():
+    """PREFECT_HOME etc. are read when Prefect is imported: loading the CLI must not import it."""
+    code = "import sys, srbench.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
