@@ -105,6 +105,11 @@ def run_info(flow_run_id: Any) -> RunInfo | None:
     return _RUNS.get(str(flow_run_id))
 
 
+def forget_run(flow_run_id: Any = None) -> None:
+    """Drop a finished run's bookkeeping (the current flow run's by default)."""
+    _RUNS.pop(str(flow_run_id or current_flow_run_id()), None)
+
+
 @contextlib.contextmanager
 def stage(name: str, info: RunInfo | None = None) -> Iterator[None]:
     """Log a stage, remember it for the failure hook, and re-raise errors as :class:`StageFailed`."""

@@ -11,7 +11,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import RunInfo, new_run_id, register_run, resolve_config, run_name, stage
+from flows.common import RunInfo, forget_run, new_run_id, register_run, resolve_config, run_name, stage
 from flows.pipeline import TaskRunnerKind, data_stages, evaluation_stages, training_stage
 from sr_core.config import PipelineConfig
 from tasks.hooks import record_failure
@@ -55,4 +55,5 @@ def nightly(
                                dask_address=dask_address,
                                extra_meta={"flow": "nightly", "patch_dir": patch_dir})
     print(f"srbench {run_id}: report at {result['report']}")
+    forget_run()
     return result

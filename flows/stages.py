@@ -12,7 +12,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import RunInfo, new_run_id, register_run, resolve_config, run_name, stage
+from flows.common import RunInfo, forget_run, new_run_id, register_run, resolve_config, run_name, stage
 from flows.pipeline import (
     TaskRunnerKind,
     data_stages,
@@ -65,5 +65,7 @@ def benchmark(preset: str = "quick", overrides: list[str] | None = None,
         info.reports_dir = str(cfg.reports_dir)
     with stage("models", info):
         models = resolve_registered_models(cfg)
-    return evaluation_stages(cfg, models, run_id, info, task_runner=task_runner, dask_address=dask_address,
-                             extra_meta={"flow": "benchmark"})
+    result = evaluation_stages(cfg, models, run_id, info, task_runner=task_runner,
+                               dask_address=dask_address, extra_meta={"flow": "benchmark"})
+    forget_run()
+    return result

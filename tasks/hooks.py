@@ -56,10 +56,11 @@ def failure_entry(flow_name: str, flow_run: FlowRun, state: State, run_id: str, 
 
 def record_failure(flow: Flow, flow_run: FlowRun, state: State) -> None:
     """``on_failure`` hook: write ``<reports>/<run_id>/failure.json``, re-render the index, emit an event."""
-    from flows.common import run_info
+    from flows.common import forget_run, run_info
     from tasks.events import emit_run_failed
 
     info = run_info(flow_run.id)
+    forget_run(flow_run.id)
     if info is None:  # failed before the run id existed (e.g. parameters did not validate)
         reports_dir = os.environ.get("SRBENCH_REPORTS_DIR", "reports")
         preset = str((flow_run.parameters or {}).get("preset") or "custom")
