@@ -34,11 +34,12 @@ def failure_entry(flow_name: str, flow_run: FlowRun, state: State, run_id: str, 
                   stage: str, stages_done: list[str]) -> dict[str, Any]:
     exc = _exception_of(state)
     stage_name = getattr(exc, "stage", None) or stage
-    error = getattr(exc, "error", None) or (str(exc) if exc else (state.message or "unknown error"))
-    error_type = getattr(exc, "error_type", None) or (type(exc).__name__ if exc else "unknown")
+    error = getattr(exc, "error", None) or (str(exc) if exc is not None else "") or state.message \
+        or "unknown error"  # e.g. KeyboardInterrupt has no text; the state says 'aborted by ...'
+    error_type = getattr(exc, "error_type", None) or (type(exc).__name__ if exc is not None else "unknown")
     cause = exc.__cause__ if exc is not None and exc.__cause__ is not None else exc
     return {
-        "status": "failed",
+        "status": (state.name or "failed").lower(),  # failed or crashed
         "run_id": run_id,
         "preset": preset,
         "flow": flow_name,

@@ -164,7 +164,7 @@ def test_failing_stage_is_named_and_recorded(prefect_api, tmp_path):
     assert state.is_failed()
     assert "stage '" in state.message and "failed" in state.message
     failure = json.loads((tmp_path / "reports" / "smoke-failing" / "failure.json").read_text())
-    assert failure["stage"] in ("download", "prepare")
+    assert failure["status"] == "failed" and failure["stage"] in ("download", "prepare")
     assert f"stage '{failure['stage']}'" in state.message
     assert str(missing) in failure["error"]
     assert failure["flow_run_id"] == str(state.state_details.flow_run_id)

@@ -193,3 +193,28 @@ def test_the_cli_does_not_import_prefect_before_srbench_run_configures_it():
     code = "import sys, srbench.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_failure_entry_of_a_crash_and_of_a_failed_stage():
+    import uuid
+
+    from prefect.client.schemas.objects import FlowRun
+    from prefect.states import Crashed, Failed
+
+    from flows.common import StageFailed
+    from tasks.hooks import failure_entry
+
+    flow_run = FlowRun(flow_id=uuid.uuid4(), name="nightly-div2k-2026-11-26")
+    crashed = Crashed(message="Execution was aborted by an interrupt signal.", data=KeyboardInterrupt())
+    entry = failure_entry("nightly", flow_run, crashed, "div2k-1", "div2k", "train-srgan", ["download"])
+    assert (entry["status"], entry["stage"], entry["error_type"]) == ("crashed", "train-srgan", "KeyboardInterrupt")
+    assert entry["error"] == "Execution was aborted by an interrupt signal."
+
+    try:
+        raise StageFailed("evaluate", MemoryError("OOM while tiling 0801"))
+    except StageFailed as exc:
+        failed = Failed(message=f"Flow run encountered an exception: {exc}", data=exc)
+    entry = failure_entry("nightly", flow_run, failed, "div2k-1", "div2k", "unknown", [])
+    assert (entry["status"], entry["stage"], entry["error_type"], entry["error"]) == (
+        "failed", "evaluate", "MemoryError", "OOM while tiling 0801")
+    assert entry["flow_run_name"] == "nightly-div2k-2026-11-26" and entry["time"].endswith("+00:00")
