@@ -47,6 +47,7 @@ def _runs(reports_dir: Path, history: pd.DataFrame) -> list[dict[str, Any]]:
         if failure.is_file():
             info = _read_json(failure)
             entry["failure"] = str(info.get("error") or info.get("message") or "the run failed")
+            entry["failure_status"] = str(info.get("status") or "failed")
             entry["failed_task"] = info.get("stage") or info.get("task") or info.get("step")
             entry["started_at"] = (entry["started_at"] or info.get("started_at") or info.get("failed_at")
                                    or info.get("time"))
@@ -91,7 +92,7 @@ def render_index(reports_dir: str | Path) -> Path:
     rows = []
     for e in _runs(reports_dir, history):
         if e["failure"]:
-            status = ('<span class="status-failed">failed</span>'
+            status = (f'<span class="status-failed">{esc(e["failure_status"])}</span>'
                       + (f' <span class="muted">in {esc(e["failed_task"])}</span>' if e.get("failed_task") else "")
                       + f'<div class="mono">{esc(e["failure"])}</div>')
         elif e["report"]:
