@@ -70,6 +70,11 @@ def _cli(args: list[str], env: dict[str, str], timeout: float) -> subprocess.Com
                           timeout=timeout)
 
 
+def _read_deployment(api_url: str, flow: str, name: str) -> dict:
+    with urllib.request.urlopen(f"{api_url}/deployments/name/{flow}/{name}", timeout=10) as response:
+        return json.loads(response.read())
+
+
 @pytest.fixture
 def prefect_env(tmp_path: Path) -> dict[str, str]:
     port = _free_port()
@@ -104,12 +109,22 @@ def test_server_worker_deployment_cycle(prefect_env: dict[str, str], tmp_path: P
         started.append(server)
         _wait_healthy(api_url, server, server_log)
 
-        pool = _cli(["work-pool", "create", "cpu-pool", "--type", "process"], prefect_env, 120)
-        assert pool.returncode == 0, pool.stdout + pool.stderr
+        for pool_name in ("cpu-pool", "gpu-pool"):
+            pool = _cli(["work-pool", "create", pool_name, "--type", "process"], prefect_env, 120)
+            assert pool.returncode == 0, pool.stdout + pool.stderr
 
-        deploy = _cli(["--no-prompt", "deploy", "--name", "smoke"], prefect_env, 300)
+        # Every deployment of prefect.yaml, as the docs say; only the smoke one is run below.
+        deploy = _cli(["--no-prompt", "deploy", "--all"], prefect_env, 300)
         assert deploy.returncode == 0, deploy.stdout + deploy.stderr
-        assert "nightly/smoke" in deploy.stdout
+        for name in ("nightly/smoke", "nightly/nightly-div2k", "nightly/quick-cpu", "benchmark/benchmark-div2k"):
+            assert name in deploy.stdout, name
+        nightly = _read_deployment(api_url, "nightly", "nightly-div2k")
+        # Prefect 3 keeps a deployment's limit as a global concurrency limit named after it.
+        assert nightly["global_concurrency_limit"]["limit"] == 1
+        assert nightly["concurrency_options"]["collision_strategy"] == "ENQUEUE"
+        assert [s["schedule"]["cron"] for s in nightly["schedules"]] == ["0 2 * * *"]
+        assert nightly["work_pool_name"] == "gpu-pool"
+        assert nightly["job_variables"]["env"]["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
 
         worker_log = tmp_path / "worker.log"
         started.append(_start([PREFECT, "worker", "start", "--pool", "cpu-pool", "--limit", "1"],
