@@ -218,3 +218,18 @@ def test_failure_entry_of_a_crash_and_of_a_failed_stage():
     assert (entry["status"], entry["stage"], entry["error_type"], entry["error"]) == (
         "failed", "evaluate", "MemoryError", "OOM while tiling 0801")
     assert entry["flow_run_name"] == "nightly-div2k-2026-11-26" and entry["time"].endswith("+00:00")
+
+
+@pytest.mark.slow  # a whole smoke night through the CLI, temporary server included: ~1 min
+def test_srbench_run_completes_offline_and_prints_where_the_report_is(tmp_path):
+    env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # must be ignored
+    proc = subprocess.run(
+        [sys.executable, "-m", "srbench.cli", "run", "--preset", "smoke", "--data-dir", str(tmp_path / "data"),
+         "--reports-dir", str(tmp_path / "reports"), "--run-id", "smoke-cli-ok"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=480)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = tmp_path / "reports" / "smoke-cli-ok" / "report.html"
+    assert f"report: {report.resolve()}" in proc.stdout
+    assert f"index:  {(tmp_path / 'reports' / 'index.html').resolve()}" in proc.stdout
+    assert report.is_file() and (tmp_path / "reports" / "history.parquet").is_file()
+    assert re.search(r"^srgan\s+\d+\.\d\d\s+0\.\d{4}", proc.stdout, re.M), proc.stdout
