@@ -257,7 +257,7 @@ def _quick() -> dict[str, Any]:
         "data": {"dataset": "sample", "hr_patch_size": 64, "patches_per_image": 64,
                  "val_patches_per_image": 16, "flat_patch_std": 2.0, "num_shards": 4},
         # Measured curves behind these values: docs/training.md ("Presets", "Measurements").
-        "srcnn": {"filters": (64, 32), "kernel_sizes": (9, 1, 5), "residual": True, "steps": 800,
+        "srcnn": {"filters": (32, 16), "kernel_sizes": (9, 5, 5), "residual": True, "steps": 800,
                   "batch_size": 16,
                   "lr": {"kind": "cosine", "initial": 1e-3, "warmup_steps": 20, "final_fraction": 0.05}},
         "srresnet": {"num_blocks": 4, "filters": 32, "bicubic_skip": True, "steps": 500, "batch_size": 16,

@@ -41,14 +41,15 @@ class _Kill(Exception):
     pass
 
 
-@pytest.mark.parametrize("name", ["srcnn", "srresnet"])
-def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(smoke_config, patches, name):
-    cfg = _with(smoke_config, **{name: {"lr": ScheduleConfig(initial=1e-3)}})
+@pytest.mark.parametrize("name,lr", [("srcnn", 1e-3), ("srresnet", 3e-4)])
+def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(smoke_config, patches, name, lr):
+    # Both models start exactly at bicubic (zero-initialised last conv), so any drop is learned detail.
+    cfg = _with(smoke_config, **{name: {"lr": ScheduleConfig(initial=lr)}})
     tf.keras.utils.set_random_seed(0)
-    trainer = SupervisedTrainer(cfg, name, Runtime.from_config(cfg), total_steps=15)
-    lr, hr = patches[0][:4].astype(np.float32), patches[1][:4].astype(np.float32)
-    losses = [trainer.train_step(lr, hr)["loss"] for _ in range(15)]
-    assert losses[-1] < 0.8 * losses[0], losses
+    trainer = SupervisedTrainer(cfg, name, Runtime.from_config(cfg), total_steps=30)
+    lr_batch, hr_batch = patches[0][:4].astype(np.float32), patches[1][:4].astype(np.float32)
+    losses = [trainer.train_step(lr_batch, hr_batch)["loss"] for _ in range(30)]
+    assert np.mean(losses[-3:]) < 0.96 * losses[0], losses
 
 
 def test_resume_after_kill_continues_at_the_saved_step_with_the_same_state(smoke_config, patches, validator, tmp_path):
