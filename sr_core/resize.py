@@ -17,7 +17,8 @@ from scipy import sparse
 Method = Literal["bicubic", "bilinear"]
 
 
-def _cubic(x: np.ndarray) -> np.ndarray:
+def cubic(x: np.ndarray) -> np.ndarray:
+    """MATLAB's bicubic kernel (Keys, a = -0.5)."""
     absx = np.abs(x)
     absx2 = absx * absx
     absx3 = absx2 * absx
@@ -31,7 +32,7 @@ def _triangle(x: np.ndarray) -> np.ndarray:
     return (1.0 - absx) * (absx <= 1)
 
 
-_KERNELS = {"bicubic": (_cubic, 4.0), "bilinear": (_triangle, 2.0)}
+_KERNELS = {"bicubic": (cubic, 4.0), "bilinear": (_triangle, 2.0)}
 
 
 def contributions(

@@ -10,14 +10,9 @@ import numpy as np
 import keras
 import tensorflow as tf
 
+from sr_core.resize import cubic
+
 PACKAGE = "srbench"
-
-
-def _keys_cubic(x: np.ndarray) -> np.ndarray:
-    """MATLAB's bicubic kernel (Keys, a = -0.5)."""
-    absx = np.abs(x)
-    return ((1.5 * absx**3 - 2.5 * absx**2 + 1.0) * (absx <= 1)
-            + (-0.5 * absx**3 + 2.5 * absx**2 - 4.0 * absx + 2.0) * ((absx > 1) & (absx <= 2)))
 
 
 def bicubic_phase_weights(scale: int) -> np.ndarray:
@@ -30,7 +25,7 @@ def bicubic_phase_weights(scale: int) -> np.ndarray:
     """
     offsets = np.arange(-2, 3, dtype=np.float64)
     phases = (np.arange(scale, dtype=np.float64) + 0.5) / scale - 0.5
-    weights = _keys_cubic(phases[None, :] - offsets[:, None])
+    weights = cubic(phases[None, :] - offsets[:, None])
     return weights / weights.sum(axis=0, keepdims=True)
 
 
