@@ -57,3 +57,9 @@ def build_config(
         raise typer.BadParameter(problems, param_hint="--preset/--set/--dataset") from None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--preset/--set/--dataset") from None
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` in red on stderr; return the Exit to raise (``raise fail(...)``)."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=code)

@@ -9,12 +9,7 @@ from typing import Annotated
 
 import typer
 
-from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=1)
+from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
 
 
 def prepare(
@@ -63,7 +58,7 @@ def prepare(
         patch_dir = prepare_patches(cfg, progress=progress)
         manifest = read_manifest(patch_dir)
     except (SourceError, DatasetUnavailableError, PatchDataError, ImageReadError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     status = "wrote" if state["wrote"] else "reused (already complete)"
     typer.echo(f"{status}: {patch_dir}")
     for split, entry in manifest["splits"].items():
@@ -96,14 +91,14 @@ def degrade(
     try:
         hr = read_image(hr_image)
     except ImageReadError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if min(hr.shape[:2]) < scale:
-        raise _fail(f"{hr_image} is {hr.shape[1]}x{hr.shape[0]}: too small to shrink by {scale}")
+        raise fail(f"{hr_image} is {hr.shape[1]}x{hr.shape[0]}: too small to shrink by {scale}")
     lr = downscale(hr, scale)
     try:
         write_image(out_image, lr)
     except ValueError as exc:
-        raise _fail(f"cannot write {out_image}: {exc}") from None
+        raise fail(f"cannot write {out_image}: {exc}") from None
     cropped = (hr.shape[0] - hr.shape[0] % scale, hr.shape[1] - hr.shape[1] % scale)
     note = "" if cropped == hr.shape[:2] else f" (modcropped to {cropped[1]}x{cropped[0]})"
     typer.echo(f"{hr_image} {hr.shape[1]}x{hr.shape[0]}{note} -> {out_image} {lr.shape[1]}x{lr.shape[0]}")
@@ -141,7 +136,7 @@ def download(
     try:
         result = ensure_dataset(cfg)
     except (SourceError, DatasetUnavailableError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if result["action"] == "none":
         typer.echo(f"{cfg.data.dataset}: nothing to download (the images are already on disk)")
         return

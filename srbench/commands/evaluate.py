@@ -10,14 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config
+from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
 
 INTERPOLATIONS = ("bicubic", "bilinear")
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=code)
 
 
 def _note(message: str) -> None:
@@ -38,10 +33,10 @@ def _parse_model_options(items: list[str] | None) -> dict[str, str]:
     models = {}
     for item in items or []:
         if "=" not in item:
-            raise _fail(f"--model {item!r} is not METHOD=PATH (e.g. --model mynet=runs/mynet.keras)", 2)
+            raise fail(f"--model {item!r} is not METHOD=PATH (e.g. --model mynet=runs/mynet.keras)", 2)
         name, path = item.split("=", 1)
         if not name.strip() or not Path(path).expanduser().is_file():
-            raise _fail(f"--model {item!r}: {path!r} is not a .keras file", 2)
+            raise fail(f"--model {item!r}: {path!r} is not a .keras file", 2)
         models[name.strip()] = str(Path(path).expanduser())
     return models
 
@@ -100,7 +95,7 @@ def evaluate(
         run_dir = evaluate_run(cfg, models, run_id, progress=bar.update)
     except (SourceError, DatasetUnavailableError, ImageReadError, FileNotFoundError, ValueError) as exc:
         bar.close()
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     bar.close()
     update_history(run_dir, cfg.reports_dir)
     report = render_report(run_dir)
@@ -172,7 +167,7 @@ def report(
     try:
         path = render_report(run_dir, embed_images=embed)
     except FileNotFoundError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if index:
         render_index(run_dir.resolve().parent)
     typer.echo(str(path))
@@ -205,12 +200,12 @@ def metrics(
     try:
         hr, sr = read_image(hr_image), read_image(sr_image)
     except ImageReadError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if hr.shape != sr.shape:
-        raise _fail(f"{sr_image} is {sr.shape[1]}x{sr.shape[0]} but {hr_image} is {hr.shape[1]}x{hr.shape[0]}; "
+        raise fail(f"{sr_image} is {sr.shape[1]}x{sr.shape[0]} but {hr_image} is {hr.shape[1]}x{hr.shape[0]}; "
                     "score images of the same size (modcrop the HR to a multiple of the scale)")
     if 2 * crop_border >= min(hr.shape[:2]):
-        raise _fail(f"--crop-border {crop_border} leaves nothing of a {hr.shape[1]}x{hr.shape[0]} image", 2)
+        raise fail(f"--crop-border {crop_border} leaves nothing of a {hr.shape[1]}x{hr.shape[0]} image", 2)
     values = score(hr, sr, crop_border=crop_border)
     if as_json:
         typer.echo(json.dumps({k: json_safe(v) for k, v in values.items()}, allow_nan=False))
@@ -282,7 +277,7 @@ def upscale(
     for path, why in problems:
         typer.secho(f"skipped {path}: {why}", fg=typer.colors.YELLOW, err=True)
     if not files:
-        raise _fail("no input images to upscale")
+        raise fail("no input images to upscale")
     try:
         if model.lower() in INTERPOLATION_METHODS:
             upscaler = interpolation_upscaler(model.lower(), scale)
@@ -293,7 +288,7 @@ def upscale(
             typer.echo(f"model {upscaler.label} (step {upscaler.step if upscaler.step is not None else '?'}) "
                        f"from {path}", err=True)
     except (ModelNotFoundError, FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     tag = _model_tag(model)
     failed: list[tuple[Path, str]] = []
     written: list[Path] = []
@@ -333,7 +328,7 @@ def models(
     try:
         entries = list_models(_data_dir(data_dir))
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(entries, indent=2, default=str))
         return

@@ -9,18 +9,13 @@ from typing import Annotated
 
 import typer
 
-from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config
+from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
 
 
 class ModelName(str, enum.Enum):
     srcnn = "srcnn"
     srresnet = "srresnet"
     srgan = "srgan"
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=1)
 
 
 def _summary(result) -> str:
@@ -92,7 +87,7 @@ def train(
         result = train_model(cfg, name, patch_dir, generator_init=generator_init)
         register_export(cfg.data_dir, result)
     except (VGGWeightsUnavailable, NonFiniteLossError, PatchDataError, SourceError, DatasetUnavailableError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(_summary(result))
     typer.echo(f"exported {result.path}")
     typer.echo(f"registered as the newest {name} in {cfg.data_dir}/models/registry.json "
