@@ -132,6 +132,19 @@ def stage(name: str, info: RunInfo | None = None) -> Iterator[None]:
     logger.info("stage %s: done in %.1f s", name, seconds)
 
 
+def start_reported_run(preset: str, overrides: list[str] | None, config: PipelineConfig | dict | None,
+                       run_id: str | None) -> tuple[PipelineConfig, str, RunInfo]:
+    """The opening of a flow that writes a report: pick the run id, register the run for the failure
+    hook, and resolve the config inside the ``config`` stage."""
+    preset_name = config.preset if isinstance(config, PipelineConfig) else preset
+    run_id = run_id or new_run_id(preset_name)
+    info = register_run(RunInfo(run_id=run_id, reports_dir="reports", preset=preset_name))
+    with stage("config", info):
+        cfg = resolve_config(preset, overrides, config)
+        info.reports_dir = str(cfg.reports_dir)
+    return cfg, run_id, info
+
+
 def chunked(items: list[str], size: int) -> list[list[str]]:
     """Consecutive chunks of at most ``size`` items (the last may be shorter)."""
     if size < 1:

@@ -11,7 +11,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import RunInfo, forget_run, new_run_id, register_run, resolve_config, run_name, stage
+from flows.common import forget_run, run_name, start_reported_run
 from flows.pipeline import TaskRunnerKind, data_stages, evaluation_stages, training_stage
 from sr_core.config import PipelineConfig
 from tasks.hooks import record_failure
@@ -42,12 +42,7 @@ def nightly(
             with ``task_runner='dask'`` and no address a temporary local cluster is used.
         run_id: the run folder name; default ``<preset>-<UTC timestamp>``.
     """
-    preset_name = config.preset if isinstance(config, PipelineConfig) else preset
-    run_id = run_id or new_run_id(preset_name)
-    info = register_run(RunInfo(run_id=run_id, reports_dir="reports", preset=preset_name))
-    with stage("config", info):
-        cfg = resolve_config(preset, overrides, config)
-        info.reports_dir = str(cfg.reports_dir)
+    cfg, run_id, info = start_reported_run(preset, overrides, config, run_id)
     patch_dir = data_stages(cfg, info)
     trained = training_stage(cfg, patch_dir, run_id, info, concurrent=concurrent_training)
     models = {name: summary["path"] for name, summary in trained.items() if name in cfg.eval.methods}

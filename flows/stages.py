@@ -12,7 +12,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import RunInfo, forget_run, new_run_id, register_run, resolve_config, run_name, stage
+from flows.common import forget_run, new_run_id, resolve_config, run_name, stage, start_reported_run
 from flows.pipeline import (
     TaskRunnerKind,
     data_stages,
@@ -57,12 +57,7 @@ def benchmark(preset: str = "quick", overrides: list[str] | None = None,
               config: PipelineConfig | None = None, task_runner: TaskRunnerKind = "threads",
               dask_address: str | None = None, run_id: str | None = None) -> dict[str, Any]:
     """Evaluate the newest registered models (no training) and write a full report."""
-    preset_name = config.preset if isinstance(config, PipelineConfig) else preset
-    run_id = run_id or new_run_id(preset_name)
-    info = register_run(RunInfo(run_id=run_id, reports_dir="reports", preset=preset_name))
-    with stage("config", info):
-        cfg = resolve_config(preset, overrides, config)
-        info.reports_dir = str(cfg.reports_dir)
+    cfg, run_id, info = start_reported_run(preset, overrides, config, run_id)
     with stage("models", info):
         models = resolve_registered_models(cfg)
     result = evaluation_stages(cfg, models, run_id, info, task_runner=task_runner,
