@@ -8,15 +8,13 @@ config, the model and data fingerprints, the final metrics, and the tensorflow/k
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sr_core import layout
+from sr_core.atomic import atomic_dir
 from sr_core.config import PipelineConfig
 
 MODEL_NAMES = ("srcnn", "srresnet", "srgan")
@@ -91,14 +89,9 @@ def export_model(model, cfg: PipelineConfig, name: str, *, step: int, metrics: d
         "created_at": now.isoformat(), "versions": _versions(), "keras_file": f"{name}.keras",
         "config": cfg.model_dump(mode="json"),
     }
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
-    try:
+    with atomic_dir(final) as staging:
         model.save(staging / f"{name}.keras")
         (staging / f"{name}.json").write_text(json.dumps(sidecar, indent=2, sort_keys=True, default=str) + "\n")
-        os.replace(staging, final)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(name, label, final / f"{name}.keras", final / f"{name}.json", int(step),
                         sidecar["metrics"], float(seconds))
 

@@ -35,3 +35,20 @@ def test_tensorflow_import_is_silent_unless_verbose():
     loud = subprocess.run([sys.executable, "-c", code.format(verbose=True)], capture_output=True,
                           text=True, env=env)
     assert loud.returncode == 0 and loud.stderr.strip()  # --verbose brings the log lines back
+
+
+def test_atomic_dir_appears_whole_with_normal_permissions(tmp_path):
+    from sr_core.atomic import atomic_dir
+
+    target = tmp_path / "models" / "run1"
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as staging:
+            (staging / "half.keras").write_text("x")
+            raise RuntimeError("boom")
+    assert not target.exists() and list(target.parent.iterdir()) == []
+    with atomic_dir(target) as staging:
+        (staging / "model.keras").write_text("x")
+    assert (target / "model.keras").read_text() == "x"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~mask
