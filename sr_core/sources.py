@@ -71,7 +71,9 @@ class ImageRecord:
 class ImageSource(Protocol):
     name: str
 
-    def iter_images(self, split: Split) -> Iterator[ImageRecord]: ...
+    def iter_images(self, split: Split, ids: Collection[str] | None = None) -> Iterator[ImageRecord]:
+        """The split's images in a fixed order; with ``ids``, only those (others are not read)."""
+        ...
 
     def image_ids(self, split: Split) -> list[str]: ...
 
@@ -96,12 +98,14 @@ class SampleSource:
         _check_split(split)
         return list(SAMPLE_SPLITS[split])
 
-    def iter_images(self, split: Split) -> Iterator[ImageRecord]:
+    def iter_images(self, split: Split, ids: Collection[str] | None = None) -> Iterator[ImageRecord]:
         import skimage.data
 
         from sr_core.images import to_rgb_uint8
 
         for name in self.image_ids(split):
+            if ids is not None and name not in ids:
+                continue
             yield ImageRecord(name, to_rgb_uint8(getattr(skimage.data, name)()), None)
 
     def describe(self) -> dict:
@@ -207,10 +211,12 @@ class FolderSource:
     def image_ids(self, split: Split) -> list[str]:
         return [p.stem for p in self._split_files(split)]
 
-    def iter_images(self, split: Split) -> Iterator[ImageRecord]:
+    def iter_images(self, split: Split, ids: Collection[str] | None = None) -> Iterator[ImageRecord]:
         lr_folder = self._lr_folder(split)
         lr_by_stem = _index_lr_files(lr_folder, self.scale) if lr_folder is not None else None
         for path in self._split_files(split):
+            if ids is not None and path.stem not in ids:
+                continue
             lr_path = None
             if lr_by_stem is not None:
                 lr_path = lr_by_stem.get(path.stem)
@@ -451,16 +457,10 @@ def iter_pairs(
     min_side = cfg.data.hr_patch_size if min_hr_size is None else min_hr_size
     source = open_source(cfg)
     wanted = set(ids) if ids is not None else None
-    if isinstance(source, Div2kSource):
-        images = source.iter_images(split, ids=wanted)
-    else:
-        images = source.iter_images(split)
     count = 0
-    for record in images:
+    for record in source.iter_images(split, ids=wanted):
         if limit is not None and count >= limit:
             return
-        if wanted is not None and record.image_id not in wanted:
-            continue
         pair = _normalise_pair(record, scale, source.name)
         if min(pair.hr.shape[:2]) < min_side:
             log.warning("skipping %s image %s: %dx%d is smaller than one %dx%d HR patch", source.name,

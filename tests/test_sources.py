@@ -99,6 +99,19 @@ def test_folder_bad_files_and_tiny_images_are_logged_skips(tmp_path, caplog):
     assert "notes.png" in text and "tiny" in text and "smaller than one 32x32 HR patch" in text
 
 
+def test_iter_pairs_with_ids_reads_only_those_images(tmp_path, caplog):
+    folder = tmp_path / "mixed"
+    write_image(folder / "good.png", _photo(40, 40))
+    (folder / "notes.png").write_text("this is not a picture")
+    write_image(folder / "zz_val.png", _photo(40, 40))
+    cfg = _cfg(tmp_path, f"folder:{folder}")
+    with caplog.at_level(logging.WARNING):
+        pairs = list(iter_pairs(cfg, "train", ids=["good"]))
+    assert [p.image_id for p in pairs] == ["good"]
+    assert "notes.png" not in caplog.text  # the unwanted (corrupt) file was never opened
+    assert [p.image_id for p in iter_pairs(load_config("smoke"), "validation", ids=["rocket"])] == ["rocket"]
+
+
 def test_folder_empty_missing_or_single_image_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("no images here")
