@@ -17,17 +17,27 @@ from sr_core.registry import ModelNotFoundError, list_models, register_export, r
 
 @pytest.mark.parametrize("name", ["srcnn", "srresnet"])
 def test_export_then_reload_gives_identical_outputs(smoke_config, name):
+    from tests.helpers_models import bn_moving_statistics, make_nontrivial
+
     tf.keras.utils.set_random_seed(1)
     build = build_srcnn if name == "srcnn" else build_srresnet
     model = build(getattr(smoke_config, name), smoke_config.data.scale)
+    make_nontrivial(model, seed=5)  # non-zero tail and BatchNorm statistics away from 0/1
     lr = np.random.default_rng(0).uniform(0, 255, (2, 9, 11, 3)).astype(np.float32)
-    model(lr, training=True)  # moves BatchNorm statistics away from their initial values
     result = export_model(model, smoke_config, name, step=7, metrics={"val_psnr_y": 30.0}, seconds=1.5)
     assert result.path.name == f"{name}.keras" and result.path.parent.parent == layout.models_dir(smoke_config) / name
     assert result.path.parent.name.endswith(smoke_config.model_fingerprint(name))
     assert not [p for p in result.path.parent.parent.iterdir() if p.name.startswith(".")]  # no staging left
     reloaded = load_model(result.path)
     np.testing.assert_array_equal(reloaded(lr, training=False).numpy(), model(lr, training=False).numpy())
+    for a, b in zip(reloaded.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    stats, want = bn_moving_statistics(reloaded), bn_moving_statistics(model)
+    assert stats.keys() == want.keys() and (name == "srcnn" or len(stats) == 3)
+    for layer, (mean, var) in want.items():
+        assert np.abs(mean).max() > 0.05 and np.abs(var - 1).max() > 0.05  # not the initial 0/1
+        np.testing.assert_array_equal(stats[layer][0], mean)
+        np.testing.assert_array_equal(stats[layer][1], var)
     meta = read_sidecar(result.path)
     assert meta["step"] == 7 and meta["name"] == name and meta["config"]["preset"] == "smoke"
     assert meta["data_fingerprint"] == smoke_config.data_fingerprint()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sr_core import layout
+from sr_core import layout, resize
 from sr_core.config import ScheduleConfig
 
 tf = pytest.importorskip("tensorflow")
 
 from helpers_training import photo_patches, step_indexed_batches  # noqa: E402
+from tests.helpers_models import assert_not_bicubic, model_pixels, probe_image  # noqa: E402
 from sr_core.export import load_model, read_sidecar  # noqa: E402
 from sr_core.training import NonFiniteLossError, train_model  # noqa: E402
 from sr_core.training.curves import read_curves  # noqa: E402
@@ -41,6 +42,12 @@ class _Kill(Exception):
     pass
 
 
+# A few Adam steps at these rates move the zero-initialised tails far from bicubic, so a test that
+# compares trained models can tell trained weights from zeros or from an untrained copy.
+LARGE_LR = {"srcnn": {"lr": ScheduleConfig(initial=1e-2)}, "srresnet": {"lr": ScheduleConfig(initial=3e-2)},
+            "srgan": {"generator_lr": ScheduleConfig(initial=1e-2)}}
+
+
 @pytest.mark.parametrize("name,lr", [("srcnn", 1e-3), ("srresnet", 3e-4)])
 def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(smoke_config, patches, name, lr):
     # Both models start exactly at bicubic (zero-initialised last conv), so any drop is learned detail.
@@ -53,7 +60,8 @@ def test_a_few_steps_reduce_the_loss_on_a_fixed_batch(smoke_config, patches, nam
 
 
 def test_resume_after_kill_continues_at_the_saved_step_with_the_same_state(smoke_config, patches, validator, tmp_path):
-    cfg = _with(smoke_config, srcnn={"steps": 5}, train={"checkpoint_every": 2, "log_every": 1, "validate_every": 100})
+    cfg = _with(smoke_config, srcnn={"steps": 5, **LARGE_LR["srcnn"]},
+                train={"checkpoint_every": 2, "log_every": 1, "validate_every": 100})
     batches = step_indexed_batches(*patches, batch_size=4)
 
     def kill_at_3(step, total, logs):
@@ -78,8 +86,12 @@ def test_resume_after_kill_continues_at_the_saved_step_with_the_same_state(smoke
     # The same run without the kill, in another data dir, ends with the same weights.
     straight_cfg = cfg.model_copy(update={"data_dir": tmp_path / "straight"})
     straight = train_model(straight_cfg, "srcnn", tmp_path, batches=batches, validator=validator, show_progress=False)
-    for a, b in zip(load_model(resumed.path).get_weights(), load_model(straight.path).get_weights()):
+    resumed_model, straight_model = load_model(resumed.path), load_model(straight.path)
+    assert_not_bicubic(resumed_model)  # trained weights, not zeros: the comparison below has teeth
+    for a, b in zip(resumed_model.get_weights(), straight_model.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # The export holds the trained weights: its validation score is the one measured in training.
+    assert validator(resumed_model) == pytest.approx(resumed.metrics["val_psnr_y"], abs=1e-6)
 
     # Rerunning a finished run trains nothing and reuses the export.
     again = train_model(cfg, "srcnn", tmp_path, batches=batches, validator=validator, show_progress=False)
@@ -113,7 +125,10 @@ def test_tf_schedule_matches_the_reference(schedule):
 
 def test_srgan_trains_from_a_pretrained_generator_and_writes_curves(smoke_config, patches, validator, tmp_path):
     batches = step_indexed_batches(*patches, batch_size=4)
-    pre = train_model(smoke_config, "srresnet", tmp_path, batches=batches, validator=validator, show_progress=False)
+    pre = train_model(_with(smoke_config, **{"srresnet": LARGE_LR["srresnet"]}), "srresnet", tmp_path,
+                      batches=batches, validator=validator, show_progress=False)
+    pre_model = load_model(pre.path)
+    assert_not_bicubic(pre_model)
     progress = []
     gan = train_model(smoke_config, "srgan", tmp_path, generator_init=pre.path, batches=batches,
                       validator=validator, on_progress=lambda s, t, logs: progress.append((s, t)), show_progress=False)
@@ -125,14 +140,36 @@ def test_srgan_trains_from_a_pretrained_generator_and_writes_curves(smoke_config
     meta = read_sidecar(gan.path)
     assert meta["label"] == "SRGAN-MSE" and meta["metrics"]["init_from_step"] == pre.step
     assert (layout.checkpoint_dir(smoke_config, "srgan") / "tensorboard").is_dir()
+    # Three generator steps at lr 1e-4 move no kernel by more than ~3e-4 (Adam's step is about lr),
+    # while the pretrained tail is far from the zero a generator ignoring the init would start at.
+    gan_model = load_model(gan.path)
+    tail_pre = pre_model.get_layer("tail_conv").kernel.numpy()
+    assert np.abs(tail_pre).max() > 0.02
+    for layer in pre_model.layers:
+        if type(layer).__name__ == "Conv2D":
+            moved = np.abs(gan_model.get_layer(layer.name).kernel.numpy() - layer.kernel.numpy()).max()
+            assert moved < 1e-3, (layer.name, moved)
+    # Outputs stay much closer to the pretrained SRResNet than to bicubic (BatchNorm's moving
+    # statistics keep updating in the GAN steps, so not bit for bit).
+    lr = probe_image()
+    pre_pixels = model_pixels(pre_model, lr)
+    gap = np.abs(model_pixels(gan_model, lr) - pre_pixels).mean()
+    from_bicubic = np.abs(pre_pixels - resize.upscale(lr, 4)).mean()
+    assert gap < 0.5 * from_bicubic, (gap, from_bicubic)
 
 
 @pytest.mark.parametrize("setting,name", [("mixed_precision", "srresnet"), ("jit_compile", "srcnn"),
                                           ("distribute", "srresnet")])
 def test_gpu_settings_code_paths_run_on_cpu(smoke_config, patches, validator, tmp_path, setting, name):
-    cfg = _with(smoke_config, train={setting: True}, srresnet={"steps": 2}, srcnn={"steps": 2}, srgan={"steps": 2})
+    cfg = _with(smoke_config, train={setting: True}, srresnet={"steps": 2, **LARGE_LR["srresnet"]},
+                srcnn={"steps": 2, **LARGE_LR["srcnn"]}, srgan={"steps": 2})
     batches = step_indexed_batches(*patches, batch_size=4)
     result = train_model(cfg, name, tmp_path, batches=batches, validator=validator, show_progress=False)
     assert result.step == 2 and np.isfinite(result.metrics["val_psnr_y"])
     model = load_model(result.path)
     assert all(layer.dtype_policy.name == "float32" for layer in model.layers)
+    # The float32 export carries the trained weights: not bicubic, and it scores what the trained
+    # (mixed-precision / compiled / distributed) generator scored at the last step.
+    assert_not_bicubic(model)
+    tol = 0.05 if setting == "mixed_precision" else 1e-6
+    assert validator(model) == pytest.approx(result.metrics["val_psnr_y"], abs=tol)

@@ -94,18 +94,25 @@ def test_model_upscaler_loads_a_saved_keras_file(tmp_path):
 
 @pytest.mark.parametrize("name", ["srcnn", "srresnet"])
 def test_tiled_equals_untiled_on_the_project_models(smoke_config, name):
-    # The real architectures: SRCNN with its in-model MATLAB bicubic, SRResNet with BN, PReLU and
-    # pixel shuffle. Tiles touching the image border see the same border handling as the whole image.
+    # The real architectures with non-trivial weights (a zero tail would make both exactly bicubic,
+    # whose 2-px reach hides a too-small tile context): SRCNN with its in-model MATLAB bicubic,
+    # SRResNet with BN, PReLU and pixel shuffle. Tiles touching the image border see the same
+    # border handling as the whole image.
     from sr_core.models.srcnn import build_srcnn
     from sr_core.models.srresnet import build_srresnet
+    from tests.helpers_models import make_nontrivial
 
     model = (build_srcnn(smoke_config.srcnn, 4) if name == "srcnn"
              else build_srresnet(smoke_config.srresnet, 4))
+    make_nontrivial(model, seed=3, kernel_std=0.12 if name == "srcnn" else 0.05)
     fn = upscale.keras_model_fn(model)
     lr = textured_image(50, 61, seed=6)
     whole = upscale.run_tiled(fn, lr, 4, None, 0)
     tiled = upscale.run_tiled(fn, lr, 4, tile_size=24, tile_pad=16)
     assert np.abs(tiled.astype(int) - whole.astype(int)).max() <= 1
+    # The receptive field reaches past 2 LR px: with that little context the seams show.
+    short = upscale.run_tiled(fn, lr, 4, tile_size=24, tile_pad=2)
+    assert np.abs(short.astype(int) - whole.astype(int)).max() > 1
 
 
 def test_a_corrupt_model_file_is_a_clear_error(tmp_path):
