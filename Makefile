@@ -4,12 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PRESET ?= quick
 
-.PHONY: run test test-fast test-slow setup setup-browser clean help
+.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke
 
 help:
 	@echo "make run    - set up .venv and run the nightly pipeline on the offline 'quick' preset"
 	@echo "make test   - set up .venv (and headless Chromium) and run the whole test suite"
 	@echo "make test-fast - the suite without slow/browser tests"
+	@echo "make bench  - run every benchmark (issue 12's figures) and regenerate BENCHMARKS.md (about an hour on 2 cores)"
+	@echo "make bench-smoke - the benchmark suite at tiny sizes (seconds): checks it runs, writes to $(BENCH_SMOKE_OUT)"
 
 $(BIN)/srbench: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -36,6 +38,15 @@ test: setup setup-browser
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not browser" -q
+
+BENCH_SMOKE_OUT ?= /tmp/srbench-bench-smoke
+BENCH_ARGS ?=
+
+bench: setup
+	$(BIN)/python -m benchmarks --out benchmarks --markdown BENCHMARKS.md $(BENCH_ARGS)
+
+bench-smoke: setup
+	$(BIN)/python -m benchmarks --smoke --fresh --out $(BENCH_SMOKE_OUT) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
