@@ -3,8 +3,9 @@
 The cache key is the config fingerprint of what decides the artifact plus the data root (and, for
 patches, the source's file signature), so a rerun with the same config is a ``Cached`` state and a
 changed data setting or a changed image folder recomputes. Results are
-persisted under ``<data_dir>/prefect/results`` (next to what they describe): deleting the data root
-forgets them too. If the artifact on disk has gone anyway, the flow refreshes the cache
+persisted as plain JSON under ``<data_dir>/prefect/results`` (next to what they describe): deleting
+the data root forgets them too, and a record that is not plain JSON data is ignored, never
+unpickled (:mod:`tasks.result_storage`). If the artifact on disk has gone anyway, the flow refreshes the cache
 (:func:`prepare_patches_task_for`).
 """
 
@@ -20,6 +21,7 @@ from prefect.context import TaskRunContext
 
 from sr_core import layout
 from sr_core.config import PipelineConfig
+from tasks.result_storage import JsonResultStorage
 
 
 def _root_tag(cfg: PipelineConfig) -> str:
@@ -54,6 +56,16 @@ def results_dir(cfg: PipelineConfig) -> Path:
     return (layout.prefect_home(cfg.data_dir) / "results").resolve()
 
 
+def result_storage(cfg: PipelineConfig) -> JsonResultStorage:
+    """The data tasks' result storage: :func:`results_dir`, read back only as plain JSON.
+
+    Prefect accepts a storage block only once it is saved on the API server (one small block
+    document per data root)."""
+    storage = JsonResultStorage(basepath=str(results_dir(cfg)))
+    storage.save(f"srbench-results-{_root_tag(cfg)}", overwrite=True)
+    return storage
+
+
 def is_transient(exc: BaseException | None) -> bool:
     """Network trouble and unavailable downloads are worth retrying; a wrong config is not."""
     if exc is None:
@@ -74,7 +86,7 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@task(name="download_dataset", cache_key_fn=dataset_cache_key, persist_result=True,
+@task(name="download_dataset", cache_key_fn=dataset_cache_key, persist_result=True, result_serializer="json",
       retries=3, retry_delay_seconds=[10, 60, 300], retry_jitter_factor=0.2,
       retry_condition_fn=retry_if_transient, task_run_name="download-{cfg.data.dataset}")
 def download_dataset(cfg: PipelineConfig) -> dict[str, Any]:
@@ -90,7 +102,7 @@ def download_dataset(cfg: PipelineConfig) -> dict[str, Any]:
     return json.loads(json.dumps(info, default=str))
 
 
-@task(name="prepare_patches", cache_key_fn=patches_cache_key, persist_result=True,
+@task(name="prepare_patches", cache_key_fn=patches_cache_key, persist_result=True, result_serializer="json",
       task_run_name="prepare-patches-{cfg.data.dataset}")
 def prepare_patches(cfg: PipelineConfig) -> str:
     """Cut HR/LR patches into sharded TFRecords; returns the fingerprinted patch directory."""
@@ -120,11 +132,11 @@ def dataset_present(cfg: PipelineConfig) -> bool:
 
 def download_task_for(cfg: PipelineConfig):
     """``download_dataset`` with results stored under the data root; refreshed if the data vanished."""
-    return download_dataset.with_options(result_storage=results_dir(cfg),
+    return download_dataset.with_options(result_storage=result_storage(cfg),
                                          refresh_cache=not dataset_present(cfg))
 
 
 def prepare_patches_task_for(cfg: PipelineConfig):
     """``prepare_patches`` with results under the data root; refreshed if the shards are gone."""
-    return prepare_patches.with_options(result_storage=results_dir(cfg),
+    return prepare_patches.with_options(result_storage=result_storage(cfg),
                                         refresh_cache=not patches_complete(cfg))
