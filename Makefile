@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PRESET ?= quick
 
-.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke
+.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke lock
 
 help:
 	@echo "make run    - set up .venv and run the nightly pipeline on the offline 'quick' preset"
@@ -13,11 +13,11 @@ help:
 	@echo "make bench  - run every benchmark (issue 12's figures) and regenerate BENCHMARKS.md (about an hour on 2 cores)"
 	@echo "make bench-smoke - the benchmark suite at tiny sizes (seconds): checks it runs, writes to $(BENCH_SMOKE_OUT)"
 
-$(BIN)/srbench: pyproject.toml
+$(BIN)/srbench: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,docker]'
 	@touch $@
 
 setup: $(BIN)/srbench
@@ -39,14 +39,7 @@ test: setup setup-browser
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not browser" -q
 
-BENCH_SMOKE_OUT ?= /tmp/srbench-bench-smoke
-BENCH_ARGS ?=
-
-bench: setup
-	$(BIN)/python -m benchmarks --out benchmarks --markdown BENCHMARKS.md $(BENCH_ARGS)
-
-bench-smoke: setup
-	$(BIN)/python -m benchmarks --smoke --fresh --out $(BENCH_SMOKE_OUT) $(BENCH_ARGS)
+.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke lock
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -78,7 +78,10 @@ def test_pull_step_switches_into_the_workers_clone(project):
     (step,) = project["pull"]
     directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
     assert directory == "{{ $SRBENCH_PROJECT_DIR }}"
-    assert project["build"] is None and project["push"] is None
+    # Nothing is built or pushed: the only build step reads the commit for the deployments' version.
+    (build,) = project["build"]
+    assert list(build) == ["prefect.deployments.steps.run_shell_script"]
+    assert project["push"] is None
 
 
 def test_documented_automations_validate_against_prefects_schema():
