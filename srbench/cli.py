@@ -48,9 +48,9 @@ def _main(
 
 
 def _register() -> None:
-    from srbench.commands import data, evaluate, run, train
+    from srbench.commands import data, evaluate, run, serve, train
 
-    for module in (data, train, evaluate, run):
+    for module in (data, train, evaluate, run, serve):
         module.register(app)
 
 
