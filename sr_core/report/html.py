@@ -7,6 +7,7 @@ goes through :func:`esc` before it reaches the page.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 from html import escape
@@ -72,6 +73,15 @@ def ordered_methods(df: pd.DataFrame, run: dict[str, Any]) -> list[str]:
 def method_labels(methods: list[str], run: dict[str, Any]) -> dict[str, str]:
     info = run.get("methods") or {}
     return {m: str((info.get(m) or {}).get("label") or DEFAULT_LABELS.get(m, m)) for m in methods} | {"hr": "HR"}
+
+
+def content_security_policy(embedded_images: bool) -> str:
+    """The page's CSP: only our own inline script (by its sha256, so an escaping slip elsewhere
+    cannot run script) and, for images, data URIs, plus same-folder files when they are linked."""
+    script_hash = base64.b64encode(hashlib.sha256(JS.encode("utf-8")).digest()).decode("ascii")
+    images = "data:" if embedded_images else "data: 'self'"
+    return (f"default-src 'none'; img-src {images}; style-src 'unsafe-inline'; "
+            f"script-src 'sha256-{script_hash}'")
 
 
 class _Images:
@@ -338,7 +348,7 @@ def render_report(run_dir: str | Path, *, history_path: str | Path | None = None
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data: 'self' file:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="{content_security_policy(images.embed)}">
 <title>{esc(title)}</title><style>{CSS}</style></head>
 <body><main>
 <nav class="muted"><a href="../index.html">All runs</a><a href="#summary">Summary</a><a href="#plots">Plots</a>
