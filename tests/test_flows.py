@@ -93,6 +93,16 @@ def test_artifacts_summary_table_link_and_training_progress(first_night):
     assert {r["method"] for r in rows} == {"bicubic", "bilinear", "srcnn", "srresnet", "srgan"}
     bicubic = next(r for r in rows if r["method"] == "bicubic")
     assert bicubic["delta_bicubic_db"] == pytest.approx(0.0)
+    # The table's numbers are the Parquet's: per-method means over the full-image rows.
+    metrics = pd.read_parquet(Path(result["run_dir"]) / "metrics.parquet")
+    full = metrics[metrics["region"] == "full"]
+    for row in rows:
+        group = full[full["method"] == row["method"]]
+        for col in ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb"):
+            assert row[col] == pytest.approx(group[col].mean(), abs=1e-9), (row["method"], col)
+        assert row["delta_bicubic_db"] == pytest.approx(
+            group["psnr_y"].mean() - full[full["method"] == "bicubic"]["psnr_y"].mean(), abs=1e-9)
+        assert f"| {row['method']} | {row['psnr_y']:.2f} | {row['ssim_y']:.4f} | {row['psnr_rgb']:.2f} |" in summary.data
     link = by_key["srbench-smoke-report"]
     assert link.type == "markdown"  # Prefect stores link artifacts as a markdown link
     assert Path(result["report"]).resolve().as_uri() in link.data

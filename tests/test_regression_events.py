@@ -1,0 +1,82 @@
+"""From a scored night to the ``srbench.regression`` event, under a real (temporary) Prefect server.
+
+Nothing here hands a ready-made finding to the alert: a real metrics.parquet is scored, the history
+is updated the way the nightly flow does it, and the flow's own summary + alert functions decide.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers_prefect import ensure_prefect_harness, wait_for_events
+from sr_core import evaluation, results
+from sr_core.config import load_config
+from sr_core.report import update_history
+from sr_core.resize import downscale
+from sr_core.sources import ImageRecord
+from tests.helpers_eval import textured_image
+
+
+@pytest.fixture(scope="module")
+def prefect_api(request):
+    ensure_prefect_harness(request)
+
+
+def _scored_night(root, run_id: str, previous_offset_db: float):
+    """One bicubic-only night scored on disk, after an earlier night ``previous_offset_db`` better."""
+    cfg = load_config("smoke", data_dir=root / "data", reports_dir=root / "reports",
+                      extra={"eval": {"methods": ["bicubic"], "auto_crops": 0, "crops": [],
+                                      "regression_tolerance_db": 0.25}})
+    hr = textured_image(48, 56, seed=1)
+    run_dir = root / "reports" / run_id
+    evaluation.write_run_json(run_dir, cfg, run_id, models={}, started_at="2026-01-05T03:00:00Z")
+    part = evaluation.evaluate_images(cfg, {}, ["x"], run_id, run_dir / "parts" / "p.parquet",
+                                      records=[ImageRecord("x", hr, downscale(hr, 4))])
+    metrics_path = evaluation.merge_metrics([part], run_dir)
+    history_path = update_history(run_dir, cfg.reports_dir)
+    (now,) = results.read_history(history_path).to_dict("records")
+    earlier = {**now, "run_id": f"{run_id}-before", "started_at": results.utc("2026-01-04T03:00:00Z"),
+               "mean_psnr_y": now["mean_psnr_y"] + previous_offset_db}
+    results.append_history(history_path, [earlier])
+    return cfg, str(metrics_path), str(history_path), now["mean_psnr_y"]
+
+
+def _night_flow(cfg, run_id, metrics_path, history_path):
+    from prefect import flow
+
+    from flows.pipeline import alert_on_regressions, night_summary
+
+    @flow(name=f"regression-check-{run_id}")
+    def check():
+        summary = night_summary(cfg, run_id, metrics_path, history_path)
+        alert_on_regressions(cfg, run_id, summary)
+        return summary
+
+    return check(return_state=True)
+
+
+def test_a_drop_beyond_tolerance_is_detected_and_emitted_and_a_small_one_is_not(prefect_api, tmp_path):
+    fine = _scored_night(tmp_path / "fine", "smoke-evt-fine", previous_offset_db=0.25)  # exactly the tolerance
+    state = _night_flow(fine[0], "smoke-evt-fine", *fine[1:3])
+    assert state.is_completed()
+    summary = state.result()
+    assert summary["regressions"] == [] and summary["previous_run_id"] == "smoke-evt-fine-before"
+    (row,) = summary["rows"]
+    assert row["delta_previous_db"] == pytest.approx(-0.25, abs=1e-9)
+
+    cfg, metrics_path, history_path, psnr = _scored_night(tmp_path / "drop", "smoke-evt-drop",
+                                                          previous_offset_db=0.5)
+    state = _night_flow(cfg, "smoke-evt-drop", metrics_path, history_path)
+    assert state.is_completed()
+    (event,) = wait_for_events("srbench.regression", lambda e: e["payload"].get("run_id") == "smoke-evt-drop")
+    payload = event["payload"]
+    assert event["resource"]["prefect.resource.id"] == "srbench.run.smoke-evt-drop"
+    assert payload["previous_run_id"] == "smoke-evt-drop-before" and payload["tolerance_db"] == 0.25
+    assert payload["worst_delta_db"] == pytest.approx(-0.5, abs=1e-9)
+    (finding,) = payload["regressions"]
+    assert finding["method"] == "bicubic" and finding["psnr_y"] == pytest.approx(psnr, abs=1e-9)
+    assert finding["previous_psnr_y"] == pytest.approx(psnr + 0.5, abs=1e-9)
+
+    # The drop's event has arrived, so the fine night's would have too: there is none.
+    assert wait_for_events("srbench.regression", lambda e: e["payload"].get("run_id") == "smoke-evt-fine",
+                           timeout=2.0) == []
