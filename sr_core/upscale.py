@@ -60,11 +60,43 @@ def plan_tiles(height: int, width: int, tile_size: int, tile_pad: int) -> Iterat
                        min(height, bottom + tile_pad), min(width, right + tile_pad))
 
 
+def plan_uniform_tiles(height: int, width: int, tile_size: int, tile_pad: int) -> list[Tile]:
+    """Tiles whose input windows all have one shape, so one compiled model function (and one batch
+    shape) serves every tile of an image.
+
+    Each side is split into ``ceil(side / tile_size)`` cores of nearly equal length (at most
+    ``tile_size``, so no thin leftover tile pays a full window), and every window is its core grown by
+    ``tile_pad`` on both sides (the whole side if the image is smaller). A window that would cross the
+    image edge slides back inside instead of shrinking: its core keeps at least ``tile_pad`` pixels of
+    real context towards the inside, and the image edge stays at the window edge, where the model's
+    zero padding falls as it does for the whole image.
+    """
+    if tile_size <= 0:
+        raise ValueError(f"tile_size must be positive, got {tile_size}")
+
+    def split(side: int) -> tuple[list[tuple[int, int, int]], int]:
+        count = -(-side // tile_size)
+        core = -(-side // count)
+        window = min(side, core + 2 * tile_pad)
+        spans = []
+        for start in range(0, side, core):
+            end = min(start + core, side)
+            spans.append((start, end, min(max(0, start - tile_pad), side - window)))
+        return spans, window
+
+    rows, win_h = split(height)
+    cols, win_w = split(width)
+    return [Tile(top, left, bottom, right, in_top, in_left, in_top + win_h, in_left + win_w)
+            for top, bottom, in_top in rows for left, right, in_left in cols]
+
+
 def run_tiled(model_fn: ModelFn, lr: np.ndarray, scale: int, tile_size: int | None,
-              tile_pad: int) -> np.ndarray:
+              tile_pad: int, *, tiles_per_batch: int = 1) -> np.ndarray:
     """Whole-image inference through ``model_fn``, tile by tile; returns uint8 SR (H*s, W*s, 3).
 
-    ``tile_size`` None or 0 runs the whole image at once.
+    ``tile_size`` None or 0 runs the whole image at once. All tiles share one input shape
+    (:func:`plan_uniform_tiles`) and go through ``model_fn`` ``tiles_per_batch`` at a time (the last
+    batch is filled up with repeats, so the shape never changes and nothing is traced twice).
     """
     if lr.ndim != 3 or lr.shape[2] != 3:
         raise ValueError(f"expected an LR image HxWx3, got shape {lr.shape}")
@@ -73,14 +105,22 @@ def run_tiled(model_fn: ModelFn, lr: np.ndarray, scale: int, tile_size: int | No
         out = np.asarray(model_fn(lr[None].astype(np.float32)))[0]
         _check_output(out, h, w, scale)
         return to_uint8(out)
+    tiles = plan_uniform_tiles(h, w, tile_size, tile_pad)
+    win_h, win_w = tiles[0].in_bottom - tiles[0].in_top, tiles[0].in_right - tiles[0].in_left
+    batch = max(1, min(tiles_per_batch, len(tiles)))
+    windows = np.empty((batch, win_h, win_w, 3), np.float32)
     sr = np.empty((h * scale, w * scale, 3), np.uint8)
-    for t in plan_tiles(h, w, tile_size, tile_pad):
-        window = lr[t.in_top:t.in_bottom, t.in_left:t.in_right][None].astype(np.float32)
-        out = np.asarray(model_fn(window))[0]
-        _check_output(out, t.in_bottom - t.in_top, t.in_right - t.in_left, scale)
-        dy, dx = (t.top - t.in_top) * scale, (t.left - t.in_left) * scale
-        core = out[dy:dy + (t.bottom - t.top) * scale, dx:dx + (t.right - t.left) * scale]
-        sr[t.top * scale:t.bottom * scale, t.left * scale:t.right * scale] = to_uint8(core)
+    for first in range(0, len(tiles), batch):
+        group = tiles[first:first + batch]
+        for i in range(batch):
+            t = group[min(i, len(group) - 1)]
+            windows[i] = lr[t.in_top:t.in_bottom, t.in_left:t.in_right]
+        out = np.asarray(model_fn(windows))
+        for i, t in enumerate(group):
+            _check_output(out[i], win_h, win_w, scale)
+            dy, dx = (t.top - t.in_top) * scale, (t.left - t.in_left) * scale
+            core = out[i, dy:dy + (t.bottom - t.top) * scale, dx:dx + (t.right - t.left) * scale]
+            sr[t.top * scale:t.bottom * scale, t.left * scale:t.right * scale] = to_uint8(core)
     return sr
 
 
@@ -151,10 +191,27 @@ def read_model_sidecar(path: Path) -> dict:
     return {}
 
 
-def keras_model_fn(model) -> ModelFn:
-    """Inference mode (BatchNorm uses its moving statistics), eager: no retracing per tile shape."""
+def keras_model_fn(model, max_traces: int = 8) -> ModelFn:
+    """Inference mode (BatchNorm uses its moving statistics); a compiled graph per repeated input shape.
+
+    Tiles share one shape (:func:`plan_uniform_tiles`), so a tiled image compiles once, on its second
+    tile, and every later tile and image of that size reuses the graph (which also frees each layer's
+    output as soon as it is consumed). A shape seen once, such as a whole small image, runs eagerly
+    instead of paying a trace it would never reuse. At most ``max_traces`` shapes are kept.
+    """
+    import tensorflow as tf
+
+    seen: set[tuple[int, ...]] = set()
+    compiled: dict[tuple[int, ...], Callable] = {}
+
     def run(x: np.ndarray) -> np.ndarray:
-        y = model(x, training=False)
+        x = tf.convert_to_tensor(x, tf.float32)
+        shape = tuple(x.shape)
+        fn = compiled.get(shape)
+        if fn is None and shape in seen and len(compiled) < max_traces:
+            fn = compiled[shape] = tf.function(lambda t: model(t, training=False))
+        seen.add(shape)
+        y = fn(x) if fn is not None else model(x, training=False)
         return y.numpy() if hasattr(y, "numpy") else np.asarray(y)
     return run
 
@@ -168,7 +225,7 @@ def model_scale(model_fn: ModelFn) -> int:
 
 
 def model_upscaler(path: str | Path, scale: int, *, name: str | None = None, tile_size: int | None = 128,
-                   tile_pad: int = 24) -> Upscaler:
+                   tile_pad: int = 24, tiles_per_batch: int = 1) -> Upscaler:
     """Load a ``.keras`` model and wrap it for tiled whole-image inference."""
     path = Path(path)
     if not path.is_file():
@@ -187,7 +244,7 @@ def model_upscaler(path: str | Path, scale: int, *, name: str | None = None, til
     step = info.get("step")
     label = info.get("label") or (name or path.stem)
     return Upscaler(name=name or path.stem, label=str(label), scale=scale,
-                    run=lambda lr: run_tiled(fn, lr, scale, tile_size, tile_pad),
+                    run=lambda lr: run_tiled(fn, lr, scale, tile_size, tile_pad, tiles_per_batch=tiles_per_batch),
                     model_path=path, step=int(step) if step is not None else None, info=info)
 
 
