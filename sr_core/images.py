@@ -6,11 +6,21 @@ alpha channel is dropped, 16-bit images are scaled to 8 bits (``round(v / 257)``
 257 -> 1), float images in 0..1 are scaled by 255, and an EXIF orientation tag is applied (phone photos
 come out upright, as viewers show them). Anything else raises :class:`ImageReadError`,
 which names the file and says what to do.
+
+Decoding is bounded: the size in the file's header is checked before any pixel is decoded, and an
+image above :func:`max_image_pixels` (default 100 megapixels, three times an 8K photo; environment
+``SRBENCH_MAX_IMAGE_PIXELS``) is refused with :class:`ImageTooLargeError`, so a 400-byte PNG that
+claims 100000x100000 pixels costs nothing. Decoder errors never escape as ``cv2.error``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import io
+import os
+import struct
+import warnings
 
 import cv2
 import numpy as np
@@ -24,16 +34,95 @@ _WRITE_SUFFIXES = {".png": ".png", ".jpg": ".jpg", ".jpeg": ".jpg", ".bmp": ".bm
                    ".tiff": ".tiff", ".webp": ".webp"}
 
 
+DEFAULT_MAX_PIXELS = 100_000_000
+MAX_PIXELS_ENV = "SRBENCH_MAX_IMAGE_PIXELS"
+
+_FORMAT_ADVICE = ("Check that it is a PNG/JPEG/BMP/TIFF/WebP image (re-export it, or move it out of "
+                  "the folder).")
+
+
 class ImageReadError(ValueError):
     """An image file could not be turned into uint8 RGB; the message says which file and why."""
 
-    def __init__(self, path: str | Path, reason: str):
+    what = "cannot read image"
+
+    def __init__(self, path: str | Path, reason: str, advice: str = _FORMAT_ADVICE):
         self.path = Path(path)
         self.reason = reason
-        super().__init__(
-            f"cannot read image {self.path}: {reason}. Check that it is a PNG/JPEG/BMP/TIFF/WebP image "
-            "(re-export it, or move it out of the folder)."
-        )
+        super().__init__(f"{self.what} {self.path}: {reason}. {advice}")
+
+
+_TOO_LARGE_ADVICE = (f"Shrink it first, or raise the limit with {MAX_PIXELS_ENV}=<pixels> if the machine "
+                     "has the memory (3 bytes per pixel, several times over while processing).")
+
+
+class ImageTooLargeError(ImageReadError):
+    """The image's header claims more pixels than :func:`max_image_pixels`; nothing was decoded."""
+
+
+class ImageTooSmallError(ImageReadError):
+    """The image has fewer pixels than the operation needs (e.g. 1x1 for a x4 model)."""
+
+    what = "image too small:"
+
+
+def max_image_pixels() -> int:
+    """The largest image (width x height) srbench decodes: ``$SRBENCH_MAX_IMAGE_PIXELS`` or 100 MP."""
+    raw = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(float(raw))
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"{MAX_PIXELS_ENV}={raw!r} is not a positive number of pixels "
+                         f"(e.g. {DEFAULT_MAX_PIXELS} for 100 megapixels)")
+    return value
+
+
+def header_size(data: bytes, name: str | Path = "<bytes>", limit: int | None = None) -> tuple[int, int] | None:
+    """``(height, width)`` from the encoded image's header, without decoding pixels; None if the
+    header cannot be read (the decoder then decides). Raises :class:`ImageTooLargeError` when
+    Pillow's own bomb guard (twice ``PIL.Image.MAX_IMAGE_PIXELS``) already refuses a size above the limit."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return int(height), int(width)
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's bomb warning: our own limit applies
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+    except Image.DecompressionBombError as exc:
+        limit = max_image_pixels() if limit is None else limit
+        if limit <= 2 * (Image.MAX_IMAGE_PIXELS or 0):
+            raise ImageTooLargeError(name, f"{exc}; the limit is {limit / 1e6:g} MP",
+                                     _TOO_LARGE_ADVICE) from None
+        return None  # a limit above Pillow's: OpenCV decodes, the decoded size is checked
+    except Exception:  # noqa: BLE001 - an unreadable header means "unknown", not an error here
+        return None
+    return int(height), int(width)
+
+
+def check_pixel_limit(height: int, width: int, name: str | Path, limit: int | None = None) -> None:
+    """Raise :class:`ImageTooLargeError` if ``height x width`` exceeds the limit."""
+    limit = max_image_pixels() if limit is None else limit
+    if height * width > limit:
+        raise ImageTooLargeError(
+            name, f"it is {width}x{height} pixels ({height * width / 1e6:.0f} MP), above the limit of "
+            f"{limit / 1e6:g} MP", _TOO_LARGE_ADVICE)
+
+
+def check_min_size(img: np.ndarray, min_side: int, name: str | Path, purpose: str) -> None:
+    """Raise :class:`ImageTooSmallError` if either side of ``img`` is below ``min_side`` pixels."""
+    height, width = img.shape[:2]
+    if height < min_side or width < min_side:
+        raise ImageTooSmallError(name, f"it is {width}x{height} pixels; {purpose} needs at least "
+                                 f"{min_side}x{min_side}", "Use a larger image, or leave this one out.")
 
 
 def is_image_file(path: str | Path) -> bool:
@@ -83,19 +172,30 @@ def to_rgb_uint8(img: np.ndarray, *, bgr: bool = False) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def decode_image(data: bytes, name: str | Path = "<bytes>") -> np.ndarray:
-    """Decode encoded image bytes (PNG, JPEG, ...) to uint8 RGB; ``name`` is used in errors."""
+def decode_image(data: bytes, name: str | Path = "<bytes>", *, max_pixels: int | None = None) -> np.ndarray:
+    """Decode encoded image bytes (PNG, JPEG, ...) to uint8 RGB; ``name`` is used in errors.
+
+    The header's size is checked against ``max_pixels`` (default :func:`max_image_pixels`) first.
+    """
     if not data:
         raise ImageReadError(name, "the file is empty")
+    limit = max_image_pixels() if max_pixels is None else max_pixels
+    size = header_size(data, name, limit)
+    if size is not None:
+        check_pixel_limit(*size, name, limit)
     buffer = np.frombuffer(data, dtype=np.uint8)
-    img = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    try:
+        img = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:  # e.g. a header OpenCV reads but Pillow does not, claiming a huge size
+        raise ImageReadError(name, f"OpenCV could not decode it ({_cv2_reason(exc)})") from None
     bgr = True
-    if img is None:
+    if img is None and size is not None:  # Pillow read the header (so the size is checked): try it
         img = _decode_with_pillow(data)
         bgr = False
     if img is None:
         raise ImageReadError(name, "it is not an image OpenCV or Pillow can decode (corrupt, truncated "
                              "or not an image at all)")
+    check_pixel_limit(img.shape[0], img.shape[1], name, limit)
     try:
         rgb = to_rgb_uint8(img, bgr=bgr)
     except ValueError as exc:
@@ -113,6 +213,11 @@ _ORIENT = {
     7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
     8: lambda a: np.rot90(a, 1),
 }
+
+
+def _cv2_reason(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def apply_exif_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
@@ -153,8 +258,9 @@ def _decode_with_pillow(data: bytes) -> np.ndarray | None:
         return None
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as uint8 ``(H, W, 3)`` RGB, or raise :class:`ImageReadError`."""
+def read_image(path: str | Path, *, max_pixels: int | None = None) -> np.ndarray:
+    """Read an image file as uint8 ``(H, W, 3)`` RGB, or raise :class:`ImageReadError` (its
+    subclass :class:`ImageTooLargeError` above ``max_pixels``, checked before decoding)."""
     path = Path(path)
     if not path.exists():
         raise ImageReadError(path, "the file does not exist")
@@ -164,7 +270,7 @@ def read_image(path: str | Path) -> np.ndarray:
         data = path.read_bytes()
     except OSError as exc:
         raise ImageReadError(path, f"the file cannot be opened ({exc.strerror or exc})") from None
-    return decode_image(data, path)
+    return decode_image(data, path, max_pixels=max_pixels)
 
 
 def encode_image(img: np.ndarray, suffix: str = ".png", *, jpeg_quality: int = 95) -> bytes:

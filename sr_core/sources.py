@@ -461,11 +461,12 @@ def iter_pairs(
     for record in source.iter_images(split, ids=wanted):
         if limit is not None and count >= limit:
             return
-        pair = _normalise_pair(record, scale, source.name)
-        if min(pair.hr.shape[:2]) < min_side:
+        cropped = [side - side % scale for side in record.hr.shape[:2]]  # checked before shrinking:
+        if min(cropped) < max(min_side, scale):                      # a 1x50 image has no LR at all
             log.warning("skipping %s image %s: %dx%d is smaller than one %dx%d HR patch", source.name,
-                        record.image_id, pair.hr.shape[1], pair.hr.shape[0], min_side, min_side)
+                        record.image_id, record.hr.shape[1], record.hr.shape[0], min_side, min_side)
             continue
+        pair = _normalise_pair(record, scale, source.name)
         count += 1
         yield pair
 

@@ -194,7 +194,7 @@ def metrics(
       srbench metrics hr.png sr.png
       srbench metrics hr.png sr.png --crop-border 4 --json
     """
-    from sr_core.images import ImageReadError, read_image
+    from sr_core.images import ImageReadError, check_min_size, read_image
     from sr_core.metrics import json_safe, score
 
     try:
@@ -206,6 +206,10 @@ def metrics(
                     "score images of the same size (modcrop the HR to a multiple of the scale)")
     if 2 * crop_border >= min(hr.shape[:2]):
         raise fail(f"--crop-border {crop_border} leaves nothing of a {hr.shape[1]}x{hr.shape[0]} image", 2)
+    try:  # SSIM's 11x11 Gaussian window must fit inside the cropped image
+        check_min_size(hr, 2 * crop_border + 11, hr_image, f"SSIM with --crop-border {crop_border}")
+    except ImageReadError as exc:
+        raise fail(str(exc)) from None
     values = score(hr, sr, crop_border=crop_border)
     if as_json:
         typer.echo(json.dumps({k: json_safe(v) for k, v in values.items()}, allow_nan=False))
@@ -269,7 +273,7 @@ def upscale(
     """
     from tqdm import tqdm
 
-    from sr_core.images import ImageReadError, read_image, write_image
+    from sr_core.images import ImageReadError, check_min_size, read_image, write_image
     from sr_core.registry import ModelNotFoundError, resolve_model
     from sr_core.upscale import INTERPOLATION_METHODS, interpolation_upscaler, model_upscaler
 
@@ -295,6 +299,7 @@ def upscale(
     for path in tqdm(files, unit="image", file=sys.stderr, dynamic_ncols=True):
         try:
             lr = read_image(path)
+            check_min_size(lr, 2, path, "upscaling (the models pad by reflection)")
             sr = upscaler(lr)
             target = out / f"{path.stem}_x{scale}_{tag}.png"
             write_image(target, sr)
