@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import os
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from sr_core import __version__
 from sr_core.provenance import git_state
 from sr_core.quiet import configure_noise
 
+class _Commands(TyperGroup):
+    """Lists each command with its whole first sentence, wrapped, instead of cutting it with '...'."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            text = " ".join((command.help or "").split("\n\n")[0].split())
+            rows.append((name, text.split(". ")[0].rstrip(".") + "."))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 app = typer.Typer(
     name="srbench",
+    cls=_Commands,
     help="Super-resolution retrain-and-benchmark: bicubic vs SRCNN vs SRResNet/SRGAN, "
     "measured with PSNR/SSIM and shown in an HTML report.\n\n"
     "Typical use: 'srbench run --preset quick' runs the whole nightly pipeline offline; "
@@ -19,6 +38,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: wraps at the terminal's width instead of truncating cells with '…', and
+    # shows '[default: data]' literally (rich markup would swallow it as a tag).
+    rich_markup_mode=None,
 )
 
 

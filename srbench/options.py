@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 from pydantic import ValidationError
@@ -11,10 +11,11 @@ from pydantic import ValidationError
 from sr_core.config import PRESET_NAMES, PipelineConfig, load_config
 
 Preset = Annotated[
-    str,
-    typer.Option("--preset", "-p", help=f"Named settings: {', '.join(PRESET_NAMES)} "
-                 "(smoke = seconds, for tests; quick = ~15 min on a laptop CPU, offline; "
-                 "div2k = the seed's settings on DIV2K for GPU workers)."),
+    Literal["smoke", "quick", "div2k"],
+    typer.Option("--preset", "-p",
+                 help="Named settings: smoke = seconds, for tests; quick = about 11 min on a 2-core "
+                 "CPU, offline (the README's 'make run'); div2k = the seed's settings on DIV2K, for "
+                 "GPU workers."),
 ]
 Dataset = Annotated[
     Optional[str],

@@ -125,3 +125,59 @@ def trend_plot(runs: list[str], lines: list[tuple[str, list[float | None]]], *, 
                      f'<text x="{right + 32}" y="{ly + 2}" class="tick">{escape(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def curve_plot(lines: list[tuple[str, list[tuple[float, float]]]], *, unit: str, x_unit: str = "step",
+               log_scale: bool = False, width: int = 720, height: int = 260) -> str:
+    """One line per series of ``(x, y)`` points, e.g. a model's training loss or validation Y-PSNR
+    against the step. ``log_scale`` plots ``log10(y)`` (losses fall over decades); non-finite and,
+    on a log scale, non-positive values are left out."""
+    def keep(y: float) -> bool:
+        return math.isfinite(y) and (y > 0 if log_scale else True)
+
+    def scaled(y: float) -> float:
+        return math.log10(y) if log_scale else y
+
+    points = [[(x, scaled(y)) for x, y in pts if math.isfinite(x) and keep(y)] for _, pts in lines]
+    values = [y for pts in points for _, y in pts]
+    steps = [x for pts in points for x, _ in pts]
+    if not values:
+        return '<p class="muted">No training curve recorded.</p>'
+    lo, hi = _nice_range(values)
+    x_lo, x_hi = min(steps), max(steps)
+    x_hi = x_hi if x_hi > x_lo else x_lo + 1
+    left, right, top, bottom = 60, width - 150, 12, height - 40
+
+    def x_of(x: float) -> float:
+        return left + (x - x_lo) / (x_hi - x_lo) * (right - left)
+
+    def y_of(v: float) -> float:
+        return bottom - (v - lo) / (hi - lo) * (bottom - top)
+
+    label = f"log10 {unit}" if log_scale else unit
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" class="plot" '
+             f'role="img" aria-label="{escape(label)} against {escape(x_unit)}">']
+    parts += _axis(lo, hi, y_of, left, right, label)
+    for t in _ticks(x_lo, x_hi):
+        parts.append(f'<text x="{x_of(t):.1f}" y="{height - 22}" text-anchor="middle" class="tick">{t:g}</text>')
+    parts.append(f'<text x="{(left + right) / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+                 f'class="axis-label">{escape(x_unit)}</text>')
+    for n, ((name, _), pts) in enumerate(zip(lines, points)):
+        if len(pts) > 1:
+            path = " ".join(f"{x_of(x):.1f},{y_of(y):.1f}" for x, y in pts)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour(n)}" stroke-width="2">'
+                         f'<title>{escape(name)}</title></polyline>')
+        elif pts:
+            (x, y), = pts
+            parts.append(f'<circle cx="{x_of(x):.1f}" cy="{y_of(y):.1f}" r="3.5" fill="{colour(n)}">'
+                         f'<title>{escape(name)}</title></circle>')
+        if pts:
+            x, y = pts[-1]
+            shown = 10 ** y if log_scale else y
+            parts.append(f'<circle cx="{x_of(x):.1f}" cy="{y_of(y):.1f}" r="3" fill="{colour(n)}"><title>'
+                         f'{escape(name)} at {x_unit} {x:g}: {shown:.4g}</title></circle>')
+        ly = top + 10 + 18 * n
+        parts.append(f'<rect x="{right + 14}" y="{ly - 8}" width="12" height="12" fill="{colour(n)}"/>'
+                     f'<text x="{right + 32}" y="{ly + 2}" class="tick">{escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
