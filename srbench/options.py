@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated, Literal, Optional
 
@@ -46,11 +49,17 @@ def build_config(
     data_dir: Path | None = None,
     reports_dir: Path | None = None,
     overrides: list[str] | None = None,
+    *,
+    uses_reports: bool = False,
 ) -> PipelineConfig:
-    """The config for a command, or a clean usage error that says what is wrong."""
+    """The config for a command, or a clean usage error that says what is wrong.
+
+    The data root (and, with ``uses_reports``, the reports root) is checked before any work starts:
+    see :func:`check_root`.
+    """
     try:
-        return load_config(preset, overrides or [], dataset=dataset, data_dir=data_dir,
-                           reports_dir=reports_dir)
+        cfg = load_config(preset, overrides or [], dataset=dataset, data_dir=data_dir,
+                          reports_dir=reports_dir)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
@@ -58,6 +67,45 @@ def build_config(
         raise typer.BadParameter(problems, param_hint="--preset/--set/--dataset") from None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--preset/--set/--dataset") from None
+    check_root(cfg.data_dir, "--data-dir", "SRBENCH_DATA_DIR")
+    if uses_reports:
+        check_root(cfg.reports_dir, "--reports-dir", "SRBENCH_REPORTS_DIR")
+    return cfg
+
+
+# Below this much free space a root is reported at start (a night writes patches, checkpoints, images).
+LOW_SPACE_BYTES = 200 * 1024 * 1024
+
+
+def root_problem(root: Path) -> str | None:
+    """Why ``root`` cannot hold srbench's artifacts (created if missing), or None if it can."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        return "is a file, not a folder"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        return "cannot be created: a part of the path is a file, not a folder"
+    except OSError as exc:
+        return f"cannot be created ({exc.strerror or exc})"
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".srbench-write-check-", dir=root)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"is not writable ({exc.strerror or exc})"
+    return None
+
+
+def check_root(root: Path, option: str, envvar: str) -> None:
+    """Exit with one clear message (status 2) if ``root`` is unusable; warn when its disk is nearly full."""
+    problem = root_problem(root)
+    if problem:
+        raise fail(f"{option} {root} {problem}: point {option} (or {envvar}) at a folder you can write to", 2)
+    free = shutil.disk_usage(root).free
+    if free < LOW_SPACE_BYTES:
+        typer.secho(f"warning: {option} {root} has only {free / 2**20:.0f} MB free; the run may stop with "
+                    "'No space left on device'", fg=typer.colors.YELLOW, err=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -74,7 +74,7 @@ def evaluate(
     from sr_core.results import read_history, read_metrics, run_summary
     from sr_core.sources import DatasetUnavailableError, SourceError
 
-    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides)
+    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides, uses_reports=True)
     run_id = run_id or _new_run_id(cfg.preset)
     models: dict[str, str] = {}
     for method in cfg.eval.methods:

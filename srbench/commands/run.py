@@ -53,7 +53,7 @@ def run(
 
     To browse the runs afterwards: PREFECT_HOME=<data-dir>/prefect prefect server start (see docs/orchestration.md for deployments and workers).
     """
-    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides)
+    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides, uses_reports=True)
 
     from flows.environment import configure_local_prefect, prefect_already_imported
     from flows.ids import new_run_id
