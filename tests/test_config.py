@@ -55,3 +55,26 @@ def test_fingerprints_follow_what_decides_the_artifact(tmp_path):
 def test_srgan_variant_label():
     assert load_config("div2k").srgan.label == "SRGAN"
     assert load_config("quick").srgan.label == "SRGAN-MSE"
+
+
+@pytest.mark.parametrize("override", ["data.seed=1", "data.hr_patch_size=48", "train.seed=1",
+                                      "train.mixed_precision=true"])
+def test_every_model_fingerprint_covers_the_data_and_train_sections(override):
+    # A changed dataset or training setting must never resume a stale checkpoint or reuse an export.
+    base, changed = load_config("smoke"), load_config("smoke", [override])
+    for model in ("srcnn", "srresnet", "srgan"):
+        assert changed.model_fingerprint(model) != base.model_fingerprint(model), (override, model)
+
+
+def test_model_fingerprints_ignore_other_models_and_the_evaluation():
+    base = load_config("smoke")
+    for override, same in [("eval.max_images=3", ("srcnn", "srresnet", "srgan")),
+                           ("srcnn.steps=99", ("srresnet", "srgan")),
+                           ("srgan.steps=99", ("srcnn", "srresnet"))]:
+        other = load_config("smoke", [override])
+        for model in same:
+            assert other.model_fingerprint(model) == base.model_fingerprint(model), (override, model)
+    assert load_config("smoke", ["srgan.steps=99"]).model_fingerprint("srgan") != base.model_fingerprint("srgan")
+    assert load_config("smoke", ["srresnet.filters=4"]).model_fingerprint("srgan") != base.model_fingerprint("srgan")
+    assert len(base.model_fingerprint("srcnn")) == 12
+    assert len({base.model_fingerprint(m) for m in ("srcnn", "srresnet", "srgan")}) == 3
