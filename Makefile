@@ -27,7 +27,11 @@ setup-browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-	  echo "warning: could not install Debian's chromium; the browser tests will be skipped"
+	  if [ -n "$$CI" ] && [ "$$CI" != false ] && [ "$$CI" != 0 ]; then \
+	    echo "error: could not install Debian's chromium; CI must run the browser tests" >&2; exit 1; \
+	  else \
+	    echo "warning: could not install Debian's chromium; the browser tests will be skipped"; \
+	  fi
 
 run: setup
 	$(BIN)/srbench run --preset $(PRESET)
