@@ -213,15 +213,17 @@ def prepare_patches(cfg: PipelineConfig, progress: Progress | None = None) -> Pa
     source = open_source(cfg)
     description = source.describe()
     rejected = _manifest_bytes(out_dir)
-    if _is_complete(out_dir):
-        try:
-            verify_shards(out_dir, count_records=False)
-            cached = read_manifest(out_dir)["source"].get("signature")
+    remove_stale_staging(out_dir)
+    if out_dir.exists():
+        problem = patches_problem(out_dir)
+        if problem is None:
+            source_entry = read_manifest(out_dir).get("source")
+            cached = source_entry.get("signature") if isinstance(source_entry, dict) else None
             if cached != description.get("signature"):
-                raise PatchDataError(f"the source's images changed since {out_dir} was written "
-                                     f"(signature {cached} -> {description.get('signature')})")
-        except PatchDataError as exc:
-            log.warning("rebuilding %s: %s", out_dir, exc)
+                problem = (f"the source's images changed since {out_dir} was written "
+                           f"(signature {cached} -> {description.get('signature')})")
+        if problem is not None:
+            log.warning("rebuilding %s: %s", out_dir, problem)
         else:
             log.info("reusing patches in %s", out_dir)
             if progress:
@@ -285,10 +287,26 @@ def read_manifest(patch_dir: str | Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise PatchDataError(f"{path} is unreadable ({exc}): delete {patch_dir} and rerun 'srbench prepare'")
-    if manifest.get("format") != FORMAT or "splits" not in manifest:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not _valid_splits(manifest.get("splits")):
         raise PatchDataError(f"{path} is not a {FORMAT} manifest: delete {patch_dir} and rerun "
                              "'srbench prepare'")
     return manifest
+
+
+def _valid_splits(splits: Any) -> bool:
+    """The manifest's ``splits`` has the shape the readers index into (a garbage manifest does not)."""
+    if not isinstance(splits, dict):
+        return False
+    for entry in splits.values():
+        if not isinstance(entry, dict) or not isinstance(entry.get("count"), int) \
+                or not isinstance(entry.get("shards"), list):
+            return False
+        for shard in entry["shards"]:
+            if not isinstance(shard, dict) or not isinstance(shard.get("file"), str) \
+                    or Path(shard["file"]).name != shard["file"] or not isinstance(shard.get("bytes"), int) \
+                    or not isinstance(shard.get("sha256"), str) or not isinstance(shard.get("records"), int):
+                return False
+    return True
 
 
 def _manifest_bytes(patch_dir: Path) -> bytes | None:
@@ -351,6 +369,87 @@ def verify_shards(patch_dir: str | Path, split: str | None = None, *, count_reco
     return totals
 
 
+VERIFIED_STAMP = ".verified.json"
+
+
+def patches_problem(patch_dir: str | Path) -> str | None:
+    """What is wrong with a patch directory (None when it is whole), cheaply enough for every run.
+
+    The manifest must be valid and every shard present with its recorded size, always. A shard's
+    sha256 is recomputed only when its size or modification time differs from the last successful
+    verification (``.verified.json``), so a truncated or rewritten shard is caught, while an
+    untouched directory costs one ``stat`` per shard.
+    """
+    patch_dir = Path(patch_dir)
+    try:
+        manifest = read_manifest(patch_dir)
+    except PatchDataError as exc:
+        return str(exc)
+    stamp_path = patch_dir / VERIFIED_STAMP
+    try:
+        stamp = json.loads(stamp_path.read_text())
+        if not isinstance(stamp, dict):
+            stamp = {}
+    except (OSError, ValueError):
+        stamp = {}
+    seen: dict[str, list[int]] = {}
+    fresh = True
+    for entry in manifest["splits"].values():
+        for shard in entry["shards"]:
+            path = patch_dir / shard["file"]
+            try:
+                st = path.stat()
+            except OSError:
+                return str(_corrupt(patch_dir, shard["file"], "file missing"))
+            if st.st_size != shard["bytes"]:
+                return str(_corrupt(patch_dir, shard["file"], f"{st.st_size} bytes, manifest says {shard['bytes']}"))
+            key = [st.st_size, st.st_mtime_ns, shard["sha256"]]
+            if stamp.get(shard["file"]) != key:
+                fresh = False
+                if _sha256(path) != shard["sha256"]:
+                    return str(_corrupt(patch_dir, shard["file"], "sha256 differs from the manifest"))
+            seen[shard["file"]] = key
+    if not fresh:
+        try:
+            write_json(stamp_path, seen)
+        except OSError:  # a read-only patch directory is still usable; it is just hashed again
+            pass
+    return None
+
+
+def remove_stale_staging(target: Path) -> list[Path]:
+    """Remove staging folders of ``target`` (``.<name>.tmp-<pid>-<ns>``) left by a killed process.
+
+    Only folders whose process is gone on this machine are removed; another live writer's staging
+    folder (a concurrent prepare) is left alone. Returns what was removed.
+    """
+    removed = []
+    prefix = f".{target.name}.tmp-"
+    if not target.parent.is_dir():
+        return removed
+    for leftover in target.parent.iterdir():
+        if not leftover.name.startswith(prefix) or not leftover.is_dir():
+            continue
+        pid_text = leftover.name[len(prefix):].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _process_alive(int(pid_text)):
+            continue
+        shutil.rmtree(leftover, ignore_errors=True)
+        if not leftover.exists():
+            log.warning("removed %s, left by an interrupted prepare (process %s is gone)", leftover, pid_text)
+            removed.append(leftover)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: it exists, owned by someone else
+        return True
+    return True
+
+
 # --------------------------------------------------------------------------------------------------
 # reading
 
@@ -361,7 +460,9 @@ def _verified_once(patch_dir: Path, split: str) -> dict[str, Any]:
     manifest = read_manifest(patch_dir)
     key = (str(patch_dir.resolve()), split, (patch_dir / MANIFEST).stat().st_mtime)
     if key not in _VERIFIED:
-        verify_shards(patch_dir, split, count_records=False)
+        problem = patches_problem(patch_dir)
+        if problem is not None:
+            raise PatchDataError(problem)
         _VERIFIED.add(key)
     return manifest
 

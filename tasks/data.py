@@ -120,8 +120,24 @@ def prepare_patches(cfg: PipelineConfig) -> str:
 
 
 def patches_complete(cfg: PipelineConfig) -> bool:
-    """Whether the patch directory a cached result would point to is still whole on disk."""
-    return (layout.patches_dir(cfg) / "manifest.json").is_file()
+    """Whether the patch directory a cached result would point to is still whole on disk: a valid
+    manifest, every shard at its size, and the sha256 of any shard changed since it was last
+    verified (:func:`sr_core.records.patches_problem`). If not, says so in the run's log."""
+    from sr_core.records import patches_problem
+
+    patch_dir = layout.patches_dir(cfg)
+    if not patch_dir.exists():
+        return False
+    problem = patches_problem(patch_dir)
+    if problem is not None:
+        try:
+            logger = get_run_logger()
+        except Exception:  # noqa: BLE001 - outside a flow run (a direct call): the module's logger
+            import logging
+
+            logger = logging.getLogger(__name__)
+        logger.warning("rebuilding the patches: %s", problem)
+    return problem is None
 
 
 def dataset_present(cfg: PipelineConfig) -> bool:
