@@ -28,6 +28,7 @@ from sr_core.quiet import configure_noise  # noqa: E402
 configure_noise(False)
 
 from sr_core import layout  # noqa: E402
+from sr_core.catalog import MODEL_NAMES, model_spec  # noqa: E402
 from sr_core.config import load_config  # noqa: E402
 from sr_core.metrics import psnr_y, rgb_to_y  # noqa: E402
 from sr_core.resize import upscale  # noqa: E402
@@ -52,7 +53,7 @@ def score(images, upscaler, scale: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default="data/bench-quick")
-    parser.add_argument("--models", default="srcnn,srresnet,srgan")
+    parser.add_argument("--models", default=",".join(MODEL_NAMES))
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--fresh", action="store_true", help="delete this config's checkpoints first")
     parser.add_argument("--json", help="also write the results to this JSON file")
@@ -79,7 +80,8 @@ def main() -> None:
         if args.fresh:
             shutil.rmtree(layout.checkpoint_dir(cfg, name), ignore_errors=True)
         t = time.perf_counter()
-        init = exports["srresnet"].path if name == "srgan" and "srresnet" in exports else None
+        requires = model_spec(name).requires
+        init = exports[requires[0]].path if requires and requires[0] in exports else None
         result = train_model(cfg, name, patch_dir, generator_init=init, show_progress=False)
         wall[name] = time.perf_counter() - t
         exports[name] = result

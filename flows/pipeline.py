@@ -14,24 +14,20 @@ from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.common import RunInfo, chunked, stage
-from sr_core import layout
+from sr_core import catalog, layout
 from sr_core.config import PipelineConfig
 from tasks.data import download_task_for, prepare_patches_task_for
 from tasks.evaluation import upscale_and_score, write_parquet
 from tasks.events import emit_regression, emit_run_completed
 from tasks.reporting import publish_artifacts, render_index, render_report, update_history, write_run_metadata
-from tasks.training import train_srcnn, train_srgan, train_srresnet
+from tasks.training import train_task_for
 
-LEARNED = ("srcnn", "srresnet", "srgan")
 TaskRunnerKind = Literal["threads", "dask"]
 
 
 def models_to_train(cfg: PipelineConfig) -> list[str]:
-    """The learned methods the report needs; SRGAN needs its pretrained SRResNet."""
-    wanted = [m for m in LEARNED if m in cfg.eval.methods]
-    if "srgan" in wanted and "srresnet" not in wanted:
-        wanted.insert(wanted.index("srgan"), "srresnet")
-    return wanted
+    """The learned methods the report needs, with the models they start from."""
+    return catalog.with_prerequisites(catalog.learned_methods(cfg.eval.methods))
 
 
 def data_stages(cfg: PipelineConfig, info: RunInfo | None) -> str:
@@ -45,34 +41,30 @@ def data_stages(cfg: PipelineConfig, info: RunInfo | None) -> str:
 
 def training_stage(cfg: PipelineConfig, patch_dir: str, run_id: str, info: RunInfo | None,
                    models: list[str] | None = None, concurrent: bool = False) -> dict[str, dict[str, Any]]:
-    """Train the requested models. Sequential by default (one GPU); ``concurrent`` overlaps SRCNN
-    with the SRResNet -> SRGAN chain for workers that have the memory for both."""
+    """Train the requested models, each after the models it starts from. Sequential by default (one
+    GPU); ``concurrent`` submits them all at once (a model waits only for its prerequisites, so
+    SRCNN overlaps the SRResNet -> SRGAN chain) for workers that have the memory for both."""
     models = models if models is not None else models_to_train(cfg)
-    if "srgan" in models and "srresnet" not in models:
-        raise ValueError("training srgan needs srresnet in the same run (its generator starts from it)")
+    catalog.check_prerequisites(models)
+    order = [m for m in catalog.with_prerequisites(models) if m in models]
     trained: dict[str, dict[str, Any]] = {}
     if concurrent:
         with stage("train", info):
-            futures = {}
-            if "srcnn" in models:
-                futures["srcnn"] = train_srcnn.submit(cfg, patch_dir, run_id)
-            if "srresnet" in models:
-                futures["srresnet"] = train_srresnet.submit(cfg, patch_dir, run_id)
-            if "srgan" in models:
-                futures["srgan"] = train_srgan.submit(cfg, patch_dir, futures["srresnet"], run_id)
+            futures: dict[str, Any] = {}
+            for name in order:
+                requires = catalog.model_spec(name).requires
+                futures[name] = train_task_for(name).submit(
+                    cfg, name, patch_dir, run_id, futures[requires[0]] if requires else None)
             wait(list(futures.values()))
             for name, future in futures.items():
                 with stage(f"train-{name}", None):
                     trained[name] = future.result()
         return trained
-    for name in models:
+    for name in order:
+        requires = catalog.model_spec(name).requires
         with stage(f"train-{name}", info):
-            if name == "srcnn":
-                trained[name] = train_srcnn(cfg, patch_dir, run_id)
-            elif name == "srresnet":
-                trained[name] = train_srresnet(cfg, patch_dir, run_id)
-            else:
-                trained[name] = train_srgan(cfg, patch_dir, trained["srresnet"], run_id)
+            trained[name] = train_task_for(name)(cfg, name, patch_dir, run_id,
+                                                 trained[requires[0]] if requires else None)
     return trained
 
 
@@ -102,13 +94,13 @@ def resolve_registered_models(cfg: PipelineConfig) -> dict[str, str]:
     logger = get_run_logger()
     models: dict[str, str] = {}
     missing: list[str] = []
-    for name in (m for m in LEARNED if m in cfg.eval.methods):
+    for name in catalog.learned_methods(cfg.eval.methods):
         try:
             models[name] = str(resolve_model(cfg.data_dir, name))
         except (FileNotFoundError, KeyError, LookupError, ValueError) as exc:
             missing.append(name)
             logger.warning("no registered %s model (%s): it is left out of this benchmark", name, exc)
-    if missing and not models and not any(m not in LEARNED for m in cfg.eval.methods):
+    if missing and not models and all(catalog.is_learned(m) for m in cfg.eval.methods):
         raise FileNotFoundError(
             f"no registered models in {layout.registry_path(cfg.data_dir)} for {', '.join(missing)}: "
             "train them first ('srbench train' or the 'train' flow)")

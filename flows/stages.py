@@ -21,6 +21,7 @@ from flows.pipeline import (
     resolve_registered_models,
     training_stage,
 )
+from sr_core.catalog import MODEL_NAMES
 from sr_core.config import PipelineConfig
 from tasks.hooks import record_failure
 
@@ -43,9 +44,9 @@ def train(preset: str = "quick", overrides: list[str] | None = None, config: Pip
     with stage("config"):
         cfg = resolve_config(preset, overrides, config)
         wanted = models or models_to_train(cfg)
-        unknown = sorted(set(wanted) - {"srcnn", "srresnet", "srgan"})
+        unknown = sorted(set(wanted) - set(MODEL_NAMES))
         if unknown:
-            raise ValueError(f"unknown model(s) {unknown}: choose from srcnn, srresnet, srgan")
+            raise ValueError(f"unknown model(s) {unknown}: choose from {', '.join(MODEL_NAMES)}")
     patch_dir = data_stages(cfg, None)
     return training_stage(cfg, patch_dir, run_id or new_run_id(cfg.preset), None, models=wanted,
                           concurrent=concurrent_training)

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sr_core import catalog
+
 PRESET_NAMES = ("smoke", "quick", "div2k")
 
 
@@ -181,7 +183,7 @@ class PipelineConfig(_Section):
 
     def fingerprint(self, *sections: str) -> str:
         """12-hex-digit hash of the named sections (all but paths when none are named)."""
-        names = sections or ("data", "srcnn", "srresnet", "srgan", "train", "eval")
+        names = sections or ("data", *catalog.MODEL_NAMES, "train", "eval")
         payload = {name: getattr(self, name).model_dump(mode="json") for name in names}
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -190,14 +192,11 @@ class PipelineConfig(_Section):
         return self.fingerprint("data")
 
     def model_fingerprint(self, model: str) -> str:
-        """What decides a trained model: the data, its own section and the shared train settings.
+        """What decides a trained model: the data, its sections and the shared train settings.
 
-        SRGAN starts from the pretrained SRResNet, so the SRResNet section is part of its fingerprint.
+        A model built on another's architecture (SRGAN on SRResNet) includes that section too.
         """
-        sections = {"srcnn": ("data", "srcnn", "train"),
-                    "srresnet": ("data", "srresnet", "train"),
-                    "srgan": ("data", "srresnet", "srgan", "train")}[model]
-        return self.fingerprint(*sections)
+        return self.fingerprint(*catalog.model_spec(model).fingerprint_sections)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -357,7 +356,3 @@ def load_config(
         path, value = parse_override(item)
         _apply(tree, path, value, item)
     return PipelineConfig.model_validate(tree)
-
-
-def preset_config(name: str) -> PipelineConfig:
-    return load_config(name)

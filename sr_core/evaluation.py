@@ -21,19 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from sr_core import layout
+from sr_core import catalog, layout
 from sr_core.atomic import write_json
 from sr_core.config import PipelineConfig
 from sr_core.crops import regions_for_image
 from sr_core.metrics import score
 from sr_core.results import NOTES_KEY, asset_relpath, concat_metrics, metrics_table, utc, write_table
-from sr_core.upscale import (INTERPOLATION_METHODS, Upscaler, interpolation_upscaler, model_upscaler,
-                             read_model_sidecar)
+from sr_core.upscale import Upscaler, interpolation_upscaler, model_upscaler, read_model_sidecar
 
 log = logging.getLogger(__name__)
 
 SPLIT = "validation"
-MODEL_LABELS = {"srcnn": "SRCNN", "srresnet": "SRResNet", "srgan": "SRGAN"}
 # Called after each image with (images done, images in the chunk, image id).
 Progress = Callable[[int, int, str], None]
 
@@ -54,12 +52,12 @@ def chunks(ids: list[str], size: int) -> list[list[str]]:
 
 def method_order(cfg: PipelineConfig, models: dict[str, str | Path]) -> list[str]:
     """``eval.methods`` that can run (interpolations always, models when given), then extra models."""
-    order = [m for m in cfg.eval.methods if m in INTERPOLATION_METHODS or m in models]
+    order = [m for m in cfg.eval.methods if catalog.is_interpolation(m) or m in models]
     return order + [m for m in models if m not in order]
 
 
 def skipped_methods(cfg: PipelineConfig, models: dict[str, str | Path]) -> list[str]:
-    return [m for m in cfg.eval.methods if m not in INTERPOLATION_METHODS and m not in models]
+    return [m for m in cfg.eval.methods if not catalog.is_interpolation(m) and m not in models]
 
 
 def skipped_note(method: str) -> str:
@@ -70,7 +68,7 @@ def build_upscalers(cfg: PipelineConfig, models: dict[str, str | Path]) -> list[
     scale = cfg.data.scale
     upscalers = []
     for method in method_order(cfg, models):
-        if method in INTERPOLATION_METHODS and method not in models:
+        if catalog.is_interpolation(method) and method not in models:
             upscalers.append(interpolation_upscaler(method, scale))
         else:
             upscalers.append(model_upscaler(models[method], scale, name=method,
@@ -206,36 +204,38 @@ def method_info(cfg: PipelineConfig, models: dict[str, str | Path]) -> tuple[dic
     info: dict[str, dict] = {}
     notes: list[str] = []
     for method in method_order(cfg, models):
-        if method in INTERPOLATION_METHODS and method not in models:
-            info[method] = {"label": method.capitalize(), "kind": "interpolation", "model_path": None,
-                            "step": None, "description": f"MATLAB imresize x{cfg.data.scale}, {method}"}
+        if catalog.is_interpolation(method) and method not in models:
+            spec = catalog.INTERPOLATIONS[method]
+            info[method] = {"label": spec.label, "kind": "interpolation", "model_path": None,
+                            "step": None, "description": spec.description(cfg.data.scale)}
             continue
         path = Path(models[method])
         sidecar = read_model_sidecar(path) if path.is_file() else {}
-        label = sidecar.get("label") or MODEL_LABELS.get(method)
-        if method == "srgan" and not sidecar.get("label"):
-            label = cfg.srgan.label
-        label = label or path.stem
+        spec = catalog.MODELS.get(method)
+        label = sidecar.get("label") or (spec.label_for(cfg) if spec else path.stem)
         entry = {"label": str(label), "kind": "model", "model_path": str(path), "step": sidecar.get("step"),
                  "created": sidecar.get("created") or sidecar.get("created_at"),
                  "fingerprint": sidecar.get("fingerprint")}
         variant = sidecar.get("variant_note") or sidecar.get("note") or sidecar.get("notes")
         if isinstance(variant, list):
             variant = "; ".join(map(str, variant))
-        if method == "srgan" and str(label) != "SRGAN":
-            loss = (sidecar.get("content_loss")
-                    or ((sidecar.get("config") or {}).get("srgan") or {}).get("content_loss")
-                    or cfg.srgan.content_loss)
-            why = (" (srgan.content_loss; the offline presets use pixel MSE because the ImageNet VGG19 "
-                   "weights cannot be downloaded there)" if loss == "mse" else " (srgan.content_loss)")
-            notes.append(f"{method} is the variant {label}: trained with content loss {loss!r} instead of the "
-                         f"SRGAN paper's VGG54{why}" + (f"; {variant}" if variant else ""))
+        spec_note = spec.variant_note(_model_config(sidecar, cfg)) if spec else None
+        if spec_note:
+            notes.append(f"{method} is the variant {label}: {spec_note}" + (f"; {variant}" if variant else ""))
         elif variant:
             notes.append(f"{method} ({label}): {variant}")
         info[method] = entry
     for method in skipped_methods(cfg, models):
         notes.append(skipped_note(method))
     return info, notes
+
+
+def _model_config(sidecar: dict[str, Any], cfg: PipelineConfig) -> PipelineConfig:
+    """The config a model was trained with (from its sidecar), else the run's own."""
+    try:
+        return PipelineConfig.model_validate(sidecar["config"])
+    except (KeyError, TypeError, ValueError):
+        return cfg
 
 
 def write_run_json(

@@ -13,11 +13,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sr_core import layout
+from sr_core import catalog, layout
 from sr_core.atomic import atomic_dir
 from sr_core.config import PipelineConfig
-
-MODEL_NAMES = ("srcnn", "srresnet", "srgan")
 
 
 @dataclass(frozen=True)
@@ -31,11 +29,6 @@ class ExportResult:
     step: int
     metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def model_label(cfg: PipelineConfig, name: str) -> str:
-    """How a model is named in reports ('SRCNN', 'SRResNet', 'SRGAN' or 'SRGAN-MSE', ...)."""
-    return {"srcnn": "SRCNN", "srresnet": "SRResNet"}.get(name) or cfg.srgan.label
 
 
 def _versions() -> dict[str, str]:
@@ -74,14 +67,12 @@ def find_export(cfg: PipelineConfig, name: str, step: int) -> ExportResult | Non
 def export_model(model, cfg: PipelineConfig, name: str, *, step: int, metrics: dict[str, float] | None = None,
                  seconds: float = 0.0) -> ExportResult:
     """Save ``model`` and its sidecar into a new export folder; the folder appears complete or not at all."""
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}: use one of {', '.join(MODEL_NAMES)}")
+    label = catalog.model_spec(name).label_for(cfg)  # a ValueError for an unknown name
     now = datetime.now(timezone.utc)
     fingerprint = cfg.model_fingerprint(name)
     root = layout.models_dir(cfg) / name
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{fingerprint}"
-    label = model_label(cfg, name)
     sidecar = {
         "name": name, "label": label, "step": int(step), "scale": cfg.data.scale,
         "model_fingerprint": fingerprint, "data_fingerprint": cfg.data_fingerprint(),

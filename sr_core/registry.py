@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from sr_core import atomic, layout
-from sr_core.export import MODEL_NAMES, ExportResult, read_sidecar
+from sr_core.catalog import MODEL_NAMES
+from sr_core.export import ExportResult, read_sidecar
 
 
 class ModelNotFoundError(LookupError):

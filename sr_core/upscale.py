@@ -11,7 +11,6 @@ memory stays bounded by the tile size however large the photo is.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,10 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sr_core import resize
-
-INTERPOLATION_METHODS = ("bicubic", "bilinear")
-MODEL_METHODS = ("srcnn", "srresnet", "srgan")
+from sr_core import catalog, resize
+from sr_core.export import load_model, read_sidecar
 
 # A model function takes float32 (1, h, w, 3) pixels in 0..255 and returns (1, h*s, w*s, 3).
 ModelFn = Callable[[np.ndarray], np.ndarray]
@@ -155,40 +152,18 @@ class Upscaler:
 
 
 def interpolation_upscaler(method: str, scale: int) -> Upscaler:
-    if method not in INTERPOLATION_METHODS:
-        raise ValueError(f"unknown interpolation {method!r}: use {' or '.join(INTERPOLATION_METHODS)}")
-    return Upscaler(name=method, label=method.capitalize(), scale=scale,
+    if not catalog.is_interpolation(method):
+        raise ValueError(f"unknown interpolation {method!r}: use {' or '.join(catalog.INTERPOLATION_NAMES)}")
+    return Upscaler(name=method, label=catalog.method_label(method), scale=scale,
                     run=lambda lr: resize.upscale(lr, scale, method))
-
-
-def _load_keras_model(path: Path):
-    try:
-        from sr_core.export import load_model
-    except ImportError:  # before the export module exists: plain Keras loading
-        import keras
-
-        return keras.saving.load_model(path, compile=False)
-    return load_model(path)
 
 
 def read_model_sidecar(path: Path) -> dict:
     """The JSON written beside an exported model (label, step, ...); {} when there is none."""
     try:
-        from sr_core.export import read_sidecar
-    except ImportError:
-        read_sidecar = None
-    if read_sidecar is not None:
-        try:
-            return dict(read_sidecar(path) or {})
-        except (OSError, ValueError, KeyError):
-            return {}
-    sidecar = Path(path).with_suffix(".json")
-    if sidecar.is_file():
-        try:
-            return json.loads(sidecar.read_text())
-        except (OSError, ValueError):
-            return {}
-    return {}
+        return dict(read_sidecar(path) or {})
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def keras_model_fn(model, max_traces: int = 8) -> ModelFn:
@@ -232,7 +207,7 @@ def model_upscaler(path: str | Path, scale: int, *, name: str | None = None, til
         raise FileNotFoundError(f"model file {path} does not exist; train one with 'srbench train' "
                                 "or list the registered ones with 'srbench models'")
     try:
-        model = _load_keras_model(path)
+        model = load_model(path)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad file; say which file
         raise ValueError(f"cannot load {path} as a Keras model ({type(exc).__name__}: {exc}); "
                          "is it a complete .keras file exported by srbench?") from exc
@@ -251,7 +226,7 @@ def model_upscaler(path: str | Path, scale: int, *, name: str | None = None, til
 def make_upscaler(method: str, scale: int, *, model_path: str | Path | None = None,
                   tile_size: int | None = 128, tile_pad: int = 24) -> Upscaler:
     """``bicubic``/``bilinear``, or a model method backed by ``model_path``."""
-    if method in INTERPOLATION_METHODS:
+    if catalog.is_interpolation(method):
         return interpolation_upscaler(method, scale)
     if model_path is None:
         raise ValueError(f"method {method!r} needs a model file")

@@ -1,4 +1,4 @@
-"""Training tasks: SRCNN, SRResNet (MSE pretraining) and SRGAN (adversarial, from the SRResNet).
+"""The training task: one catalogue model per task run (``train_srcnn``, ``train_srgan``, ...).
 
 Training is never cached across nights (``NO_CACHE``): each night trains, and ``sr_core.training``
 resumes from the newest checkpoint of the same model fingerprint when a run was killed. Each task
@@ -16,6 +16,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
+from sr_core.catalog import model_spec
 from sr_core.config import PipelineConfig
 
 
@@ -64,7 +65,7 @@ def _train(cfg: PipelineConfig, name: str, patch_dir: str, run_id: str | None,
     from sr_core.registry import register_export
     from sr_core.training import train_model
 
-    total = getattr(cfg, name).steps
+    total = model_spec(name).steps(cfg)
     progress = progress_factory(name, total)
     result = train_model(cfg, name, Path(patch_dir),
                          generator_init=Path(generator_init) if generator_init else None,
@@ -77,21 +78,16 @@ def _train(cfg: PipelineConfig, name: str, patch_dir: str, run_id: str | None,
     return summary
 
 
-@task(name="train_srcnn", cache_policy=NO_CACHE, task_run_name="train-srcnn")
-def train_srcnn(cfg: PipelineConfig, patch_dir: str, run_id: str | None = None) -> dict[str, Any]:
-    """Train SRCNN on the patch shards; returns the export's path, step, metrics and seconds."""
-    return _train(cfg, "srcnn", patch_dir, run_id)
+@task(name="train_model", cache_policy=NO_CACHE, task_run_name="train-{name}")
+def train_model_task(cfg: PipelineConfig, name: str, patch_dir: str, run_id: str | None = None,
+                     init_from: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Train catalogue model ``name`` on the patch shards; returns the export's path, step, metrics
+    and seconds. ``init_from`` is the result of the model it starts from (its spec's ``requires``)."""
+    generator_init = init_from["path"] if init_from else None
+    return _train(cfg, name, patch_dir, run_id, generator_init=generator_init)
 
 
-@task(name="train_srresnet", cache_policy=NO_CACHE, task_run_name="train-srresnet")
-def train_srresnet(cfg: PipelineConfig, patch_dir: str, run_id: str | None = None) -> dict[str, Any]:
-    """Pretrain the SRGAN generator (SRResNet) with a pixel MSE loss."""
-    return _train(cfg, "srresnet", patch_dir, run_id)
-
-
-@task(name="train_srgan", cache_policy=NO_CACHE, task_run_name="train-srgan")
-def train_srgan(cfg: PipelineConfig, patch_dir: str, srresnet: dict[str, Any] | None,
-                run_id: str | None = None) -> dict[str, Any]:
-    """Adversarial training started from the pretrained SRResNet export (``srresnet['path']``)."""
-    generator_init = srresnet["path"] if srresnet else None
-    return _train(cfg, "srgan", patch_dir, run_id, generator_init=generator_init)
+def train_task_for(name: str):
+    """The training task of one model, named ``train_<name>`` in the Prefect UI."""
+    model_spec(name)  # a ValueError for an unknown name
+    return train_model_task.with_options(name=f"train_{name}")

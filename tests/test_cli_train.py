@@ -39,7 +39,7 @@ def test_train_srcnn_then_srgan_registers_exports(tmp_path):
     names = [e["name"] for e in list_models(tmp_path / "data")]
     assert sorted(names) == ["srcnn", "srgan", "srresnet"]
     sidecar = json.loads(resolve_model(tmp_path / "data", "srgan").with_suffix(".json").read_text())
-    assert sidecar["label"] == "SRGAN-MSE"
+    assert sidecar["label"] == "SRGAN-MSE (1x8, skip)"
     assert (layout.checkpoint_dir(_cfg(tmp_path), "srgan") / "curves.csv").is_file()
 
     # Rerunning a finished run resumes at the end: no new export folder.

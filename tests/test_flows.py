@@ -119,7 +119,7 @@ def test_second_run_skips_download_and_preparation(first_night, second_night):
     assert second["download_dataset"] == ["Cached"]
     assert second["prepare_patches"] == ["Cached"]
     # Training is not cached across nights; it trains (resuming from checkpoints) every time.
-    assert second["train_srcnn"] == ["Completed"]
+    assert second["train_model_task"] == ["Completed"] * 3  # srcnn, srresnet, srgan
     assert second["upscale_and_score"] == ["Completed"]
 
     result = second_night.result()

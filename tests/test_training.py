@@ -132,13 +132,13 @@ def test_srgan_trains_from_a_pretrained_generator_and_writes_curves(smoke_config
     progress = []
     gan = train_model(smoke_config, "srgan", tmp_path, generator_init=pre.path, batches=batches,
                       validator=validator, on_progress=lambda s, t, logs: progress.append((s, t)), show_progress=False)
-    assert gan.label == "SRGAN-MSE" and gan.step == smoke_config.srgan.steps
+    assert gan.label == "SRGAN-MSE (1x8, skip)" and gan.step == smoke_config.srgan.steps
     assert progress[-1] == (3, 3)
     rows = read_curves(layout.checkpoint_dir(smoke_config, "srgan"))
     assert {"g_loss", "d_loss", "content_loss", "adversarial_loss", "g_lr", "d_lr", "val_psnr_y"} <= set(rows[0])
     assert all(np.isfinite(r["d_loss"]) for r in rows)
     meta = read_sidecar(gan.path)
-    assert meta["label"] == "SRGAN-MSE" and meta["metrics"]["init_from_step"] == pre.step
+    assert meta["label"] == "SRGAN-MSE (1x8, skip)" and meta["metrics"]["init_from_step"] == pre.step
     assert (layout.checkpoint_dir(smoke_config, "srgan") / "tensorboard").is_dir()
     # Three generator steps at lr 1e-4 move no kernel by more than ~3e-4 (Adam's step is about lr),
     # while the pretrained tail is far from the zero a generator ignoring the init would start at.

@@ -3,6 +3,7 @@
 Importing this package imports TensorFlow and registers the custom layers for safe-mode loading.
 """
 
+from sr_core.catalog import model_spec
 from sr_core.models.discriminator import build_discriminator
 from sr_core.models.layers import CUSTOM_OBJECTS
 from sr_core.models.srcnn import build_srcnn
@@ -12,11 +13,5 @@ __all__ = ["CUSTOM_OBJECTS", "build_discriminator", "build_generator", "build_sr
 
 
 def build_generator(cfg, name: str, *, dtype_policy: str | None = None):
-    """The generator for model ``name`` ("srcnn", "srresnet" or "srgan") of a PipelineConfig."""
-    scale = cfg.data.scale
-    if name == "srcnn":
-        return build_srcnn(cfg.srcnn, scale, dtype_policy=dtype_policy)
-    if name in ("srresnet", "srgan"):
-        model = build_srresnet(cfg.srresnet, scale, dtype_policy=dtype_policy)
-        return model
-    raise ValueError(f"unknown model {name!r}: use srcnn, srresnet or srgan")
+    """The generator of catalogue model ``name`` for a PipelineConfig."""
+    return model_spec(name).build(cfg, dtype_policy=dtype_policy)

@@ -16,16 +16,13 @@ from typing import Any
 
 import pandas as pd
 
+from sr_core import catalog
 from sr_core.atomic import write_text
 from sr_core.report.assets import CSS, JS
 from sr_core.report.svg import distribution_plot, trend_plot
 from sr_core.results import (METRIC_COLUMNS, asset_relpath, find_regressions, history_rows, slug,
                              read_history, read_metrics, run_summary)
 
-PREFERRED_ORDER = ("bilinear", "bicubic", "srcnn", "srresnet", "srgan")
-DEFAULT_LABELS = {"bicubic": "Bicubic", "bilinear": "Bilinear", "srcnn": "SRCNN", "srresnet": "SRResNet",
-                  "srgan": "SRGAN", "hr": "HR"}
-INTERPOLATIONS = ("bicubic", "bilinear")
 EMBED_LIMIT_BYTES = 12 * 1024 * 1024
 
 
@@ -65,14 +62,14 @@ def read_run_json(run_dir: Path) -> dict[str, Any]:
 def ordered_methods(df: pd.DataFrame, run: dict[str, Any]) -> list[str]:
     present = list(dict.fromkeys(df["method"]))
     listed = list((run.get("methods") or {}).keys())
-    order = [m for m in PREFERRED_ORDER if m in present]
+    order = [m for m in catalog.REPORT_ORDER if m in present]
     order += [m for m in listed if m in present and m not in order]
     return order + [m for m in present if m not in order]
 
 
 def method_labels(methods: list[str], run: dict[str, Any]) -> dict[str, str]:
     info = run.get("methods") or {}
-    return {m: str((info.get(m) or {}).get("label") or DEFAULT_LABELS.get(m, m)) for m in methods} | {"hr": "HR"}
+    return {m: str((info.get(m) or {}).get("label") or catalog.method_label(m)) for m in methods} | {"hr": "HR"}
 
 
 def content_security_policy(embedded_images: bool) -> str:
@@ -327,7 +324,7 @@ def render_report(run_dir: str | Path, *, history_path: str | Path | None = None
     findings = find_regressions(history, run_id, tolerance) if len(history) else []
 
     full = df[df["region"] == "full"]
-    models = [m for m in methods if m not in INTERPOLATIONS]
+    models = [m for m in methods if not catalog.is_interpolation(m)]
     slider_pair = None
     if "bicubic" in methods:
         candidates = summary[summary["method"].isin(models)].dropna(subset=["mean_psnr_y"])

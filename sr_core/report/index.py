@@ -9,9 +9,10 @@ from typing import Any
 
 import pandas as pd
 
+from sr_core import catalog
 from sr_core.atomic import write_text
 from sr_core.report.assets import CSS
-from sr_core.report.html import DEFAULT_LABELS, PREFERRED_ORDER, esc, fmt
+from sr_core.report.html import esc, fmt
 from sr_core.results import read_history, utc
 
 FAILURE_FILE = "failure.json"
@@ -69,13 +70,13 @@ def _when(started_at: Any) -> str:
 
 
 def _headline(entry: dict[str, Any]) -> str:
-    rank = {m: i for i, m in enumerate(PREFERRED_ORDER)}
+    rank = {m: i for i, m in enumerate(catalog.REPORT_ORDER)}
     rows = sorted(entry["methods"], key=lambda r: rank.get(r["method"], len(rank)))
     if not rows:
         return '<span class="muted">no metrics</span>'
     parts = []
     for r in rows:
-        label = r.get("label") or DEFAULT_LABELS.get(r["method"], r["method"])
+        label = r.get("label") or catalog.method_label(r["method"])
         delta = r.get("delta_psnr_y")
         delta_txt = (f' <span class="{"pos" if delta > 0 else "neg" if delta < 0 else "muted"}">'
                      f"({delta:+.2f})</span>") if delta is not None and pd.notna(delta) and r["method"] != "bicubic" else ""

@@ -8,15 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from sr_core import layout
+from sr_core.catalog import model_spec
 from sr_core.config import PipelineConfig
-from sr_core.export import MODEL_NAMES, ExportResult, export_model, find_export, load_model
+from sr_core.export import ExportResult, export_model, find_export, load_model
 from sr_core.training.loop import Validator, run_loop
 
 ProgressFn = Callable[[int, int, dict], None]
-
-
-def _section(cfg: PipelineConfig, name: str):
-    return getattr(cfg, name)
 
 
 def _patch_batches(cfg: PipelineConfig, patch_dir: Path, batch_size: int) -> Callable[[int], Iterator]:
@@ -57,12 +54,13 @@ def train_model(
     batches: Callable[[int], Iterator] | None = None,
     validator: Validator | None = None,
 ) -> ExportResult:
-    """Train ``name`` ("srcnn", "srresnet" or "srgan") to its configured step count and export it.
+    """Train catalogue model ``name`` to its configured step count and export it.
 
     Resumes from the last checkpoint in ``layout.checkpoint_dir(cfg, name)`` when there is one, and
-    reuses an existing export of the same model and step instead of writing a duplicate. SRGAN starts
-    from ``generator_init`` (a pretrained SRResNet ``.keras``); when None, the SRResNet of this config
-    is trained (or resumed, or reused) first. ``batches``/``validator`` replace the patch-dir inputs
+    reuses an existing export of the same model and step instead of writing a duplicate. A model
+    that starts from another (its spec's ``requires``: SRGAN from the pretrained SRResNet) takes
+    ``generator_init`` (that model's ``.keras``); when None, the required model of this config is
+    trained (or resumed, or reused) first. ``batches``/``validator`` replace the patch-dir inputs
     (tests, custom data).
     """
     import keras
@@ -70,18 +68,13 @@ def train_model(
     from sr_core import losses
     from sr_core.training.trainers import AdversarialTrainer, Runtime, SupervisedTrainer
 
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}: use one of {', '.join(MODEL_NAMES)}")
+    spec = model_spec(name)
     patch_dir = Path(patch_dir)
-    section = _section(cfg, name)
+    section = spec.settings(cfg)
     total = section.steps
     ckpt_dir = layout.checkpoint_dir(cfg, name)
-
-    content = None
-    if name == "srgan":
-        # Before anything else (even SRResNet pretraining): missing VGG weights must stop the run now.
-        content_kind = cfg.srgan.content_loss
-        vgg_weights = None if content_kind == "mse" else losses.resolve_vgg_weights(cfg.srgan)
+    # Before anything else (even training a prerequisite): missing VGG weights must stop the run now.
+    vgg_weights = spec.vgg_weights(cfg)
 
     custom_batches = batches
     batches = batches or _patch_batches(cfg, patch_dir, section.batch_size)
@@ -89,15 +82,14 @@ def train_model(
     runtime = Runtime.from_config(cfg)
     keras.utils.set_random_seed(cfg.train.seed)
 
-    if name == "srgan":
-        if generator_init is None:
-            pretrained = train_model(cfg, "srresnet", patch_dir, on_progress=on_progress,
-                                     show_progress=show_progress, batches=custom_batches,
-                                     validator=validator)
-            generator_init = pretrained.path
-        init_weights = load_model(generator_init).get_weights()
+    if spec.requires and generator_init is None:
+        pretrained = train_model(cfg, spec.requires[0], patch_dir, on_progress=on_progress,
+                                 show_progress=show_progress, batches=custom_batches, validator=validator)
+        generator_init = pretrained.path
+    if spec.trainer == "adversarial":
+        init_weights = load_model(generator_init).get_weights() if generator_init is not None else None
         with runtime.strategy.scope():
-            content = losses.ContentLoss(content_kind, vgg_weights)
+            content = losses.ContentLoss(section.content_loss, vgg_weights)
         trainer = AdversarialTrainer(cfg, runtime, total, content, init_weights)
     else:
         trainer = SupervisedTrainer(cfg, name, runtime, total)
@@ -110,7 +102,7 @@ def train_model(
     if existing is not None:
         return existing
     metrics = {k: float(v) for k, v in metrics.items() if np.isfinite(v)}
-    if generator_init is not None and name == "srgan":
+    if generator_init is not None and spec.requires:
         metrics["init_from_step"] = float(_init_step(generator_init))
     result = export_model(float32_copy(cfg, name, trainer.generator), cfg, name, step=step, metrics=metrics,
                           seconds=seconds)

@@ -10,9 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from sr_core.catalog import DEFAULT_UPSCALE_MODEL, METHOD_NAMES, is_interpolation
 from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
-
-INTERPOLATIONS = ("bicubic", "bilinear")
 
 
 def _note(message: str) -> None:
@@ -78,7 +77,7 @@ def evaluate(
     run_id = run_id or _new_run_id(cfg.preset)
     models: dict[str, str] = {}
     for method in cfg.eval.methods:
-        if method in INTERPOLATIONS:
+        if is_interpolation(method):
             continue
         try:
             models[method] = str(resolve_model(cfg.data_dir, method))
@@ -86,7 +85,7 @@ def evaluate(
             _note(f"{method} skipped: {exc}")
     models.update(_parse_model_options(extra_models))
     typer.echo(f"evaluating run {run_id} on {cfg.data.dataset} (preset {cfg.preset}, x{cfg.data.scale}): "
-               f"{', '.join(m for m in cfg.eval.methods if m in INTERPOLATIONS or m in models)}"
+               f"{', '.join(m for m in cfg.eval.methods if is_interpolation(m) or m in models)}"
                + (f", {', '.join(m for m in models if m not in cfg.eval.methods)}"
                   if any(m not in cfg.eval.methods for m in models) else ""))
     bar = _Bar("images")
@@ -239,7 +238,7 @@ def _collect_inputs(inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, st
 def _model_tag(model: str) -> str:
     import re
 
-    if model.lower() in ("bicubic", "bilinear", "srcnn", "srresnet", "srgan"):
+    if model.lower() in METHOD_NAMES:
         return model.lower()
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(model).stem) or "model"
 
@@ -247,7 +246,7 @@ def _model_tag(model: str) -> str:
 def upscale(
     inputs: Annotated[list[Path], typer.Argument(help="Image files and/or folders of images.")],
     model: Annotated[str, typer.Option("--model", "-m", help="srcnn, srresnet, srgan (the newest registered "
-                     "model of that name), bicubic, bilinear, or a path to a .keras file.")] = "srgan",
+                     "model of that name), bicubic, bilinear, or a path to a .keras file.")] = DEFAULT_UPSCALE_MODEL,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if needed).")] = Path("upscaled"),
     scale: Annotated[int, typer.Option("--scale", min=2, max=8, help="Upscale factor; must match the "
                      "model's.")] = 4,
@@ -275,7 +274,7 @@ def upscale(
 
     from sr_core.images import ImageReadError, check_min_size, read_image, write_image
     from sr_core.registry import ModelNotFoundError, resolve_model
-    from sr_core.upscale import INTERPOLATION_METHODS, interpolation_upscaler, model_upscaler
+    from sr_core.upscale import interpolation_upscaler, model_upscaler
 
     files, problems = _collect_inputs(inputs)
     for path, why in problems:
@@ -283,7 +282,7 @@ def upscale(
     if not files:
         raise fail("no input images to upscale")
     try:
-        if model.lower() in INTERPOLATION_METHODS:
+        if is_interpolation(model.lower()):
             upscaler = interpolation_upscaler(model.lower(), scale)
         else:
             path = resolve_model(_data_dir(data_dir), model)

@@ -9,13 +9,11 @@ from typing import Annotated
 
 import typer
 
+from sr_core.catalog import MODEL_NAMES, model_spec, with_prerequisites
 from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
 
-
-class ModelName(str, enum.Enum):
-    srcnn = "srcnn"
-    srresnet = "srresnet"
-    srgan = "srgan"
+# The catalogue's models as choices for --model.
+ModelName = enum.Enum("ModelName", {name: name for name in MODEL_NAMES}, type=str)
 
 
 def _summary(result) -> str:
@@ -68,24 +66,23 @@ def train(
     cfg = build_config(preset, dataset, data_dir, reports_dir, overrides)
     name = model.value
     started = time.monotonic()
+    chain = with_prerequisites([name])
     try:
-        if name == "srgan" and cfg.srgan.content_loss != "mse":
-            from sr_core.losses import resolve_vgg_weights
-
-            resolve_vgg_weights(cfg.srgan)  # stop before any data preparation or training
+        for step_name in chain:
+            model_spec(step_name).vgg_weights(cfg)  # stop before any data preparation or training
         typer.echo(f"patches for {cfg.data.dataset} (preset {cfg.preset}) ...")
         patch_dir = prepare_patches(cfg, progress=lambda done, total, msg: typer.echo(f"  [{done}/{total}] {msg}"))
         typer.echo(f"  {patch_dir}")
-        generator_init = None
-        if name == "srgan":
-            typer.echo(f"training srresnet ({cfg.srresnet.steps} steps; the SRGAN generator's MSE pretraining) ...")
-            pre = train_model(cfg, "srresnet", patch_dir)
-            register_export(cfg.data_dir, pre)
-            typer.echo(f"  {_summary(pre)}\n  exported {pre.path}")
-            generator_init = pre.path
-        typer.echo(f"training {name} ({getattr(cfg, name).steps} steps) ...")
-        result = train_model(cfg, name, patch_dir, generator_init=generator_init)
-        register_export(cfg.data_dir, result)
+        exports = {}
+        for step_name in chain:
+            spec = model_spec(step_name)
+            why = "" if step_name == name else f"; {name} starts from it"
+            typer.echo(f"training {step_name} ({spec.steps(cfg)} steps{why}) ...")
+            init = exports[spec.requires[0]].path if spec.requires else None
+            result = exports[step_name] = train_model(cfg, step_name, patch_dir, generator_init=init)
+            register_export(cfg.data_dir, result)
+            if step_name != name:
+                typer.echo(f"  {_summary(result)}\n  exported {result.path}")
     except (VGGWeightsUnavailable, NonFiniteLossError, PatchDataError, SourceError, DatasetUnavailableError) as exc:
         raise fail(str(exc)) from None
     typer.echo(_summary(result))
