@@ -6,11 +6,14 @@ into ``tile_size`` squares, each grown by ``tile_pad`` pixels of real image cont
 the image, so the model's zero ("same") padding falls exactly where it would for the whole image.
 Each output tile is cropped back to its core, so tiled inference equals untiled inference whenever
 ``tile_pad`` covers the model's receptive-field radius (to float rounding: within 1 gray level), and
-memory stays bounded by the tile size however large the photo is.
+memory stays bounded by the tile size however large the photo is. :func:`model_upscaler` raises a
+smaller ``tile_pad`` to that radius (:func:`required_tile_pad`) with a logged note.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from sr_core import catalog, resize
+from sr_core.config import PipelineConfig
 from sr_core.export import load_model, read_sidecar
+
+log = logging.getLogger(__name__)
 
 # A model function takes float32 (1, h, w, 3) pixels in 0..255 and returns (1, h*s, w*s, 3).
 ModelFn = Callable[[np.ndarray], np.ndarray]
@@ -216,11 +222,83 @@ def model_upscaler(path: str | Path, scale: int, *, name: str | None = None, til
     if actual != scale:
         raise ValueError(f"{path} upscales x{actual}, but x{scale} was asked for (--scale / data.scale)")
     info = read_model_sidecar(path)
+    tile_pad = _guarded_tile_pad(path, model, info, tile_size, tile_pad)
     step = info.get("step")
     label = info.get("label") or (name or path.stem)
     return Upscaler(name=name or path.stem, label=str(label), scale=scale,
                     run=lambda lr: run_tiled(fn, lr, scale, tile_size, tile_pad, tiles_per_batch=tiles_per_batch),
                     model_path=path, step=int(step) if step is not None else None, info=info)
+
+
+def _guarded_tile_pad(path: Path, model, info: dict, tile_size: int | None, tile_pad: int) -> int:
+    needed = required_tile_pad(model, info)
+    if tile_size and tile_pad < needed:
+        log.warning("%s: tile_pad %d is smaller than the model's receptive field (%d LR px); using %d "
+                    "so that the tiles leave no seams", path.name, tile_pad, needed, needed)
+        return needed
+    return tile_pad
+
+
+def required_tile_pad(model, info: dict | None = None) -> int:
+    """The LR context a tile needs so that tiled inference equals whole-image inference.
+
+    From the catalogue when the sidecar names a known model and holds its config; otherwise an
+    upper bound from the Keras model's layers (:func:`layer_receptive_field`).
+    """
+    info = info or {}
+    spec = catalog.MODELS.get(str(info.get("name")))
+    if spec is not None and isinstance(info.get("config"), dict):
+        try:
+            return spec.receptive_field(PipelineConfig.model_validate(info["config"]))
+        except ValueError:
+            pass  # an old or hand-edited sidecar: measure the layers instead
+    return layer_receptive_field(model)
+
+
+def layer_receptive_field(model) -> int:
+    """An upper bound of the receptive-field radius in LR pixels, from a Keras model's layers.
+
+    Follows the layer graph from the inputs: each window (convolution, pooling) adds its radius at
+    the resolution it runs at, rounded up to whole LR pixels (after a x2 pixel shuffle a pixel is
+    half an LR pixel; after a stride, several); where branches meet the larger reach counts. Layer
+    types it does not know (resizes, lambdas) add nothing.
+    """
+    memo: dict[tuple[int, int], tuple[int, float]] = {}
+
+    def reach(tensor) -> tuple[int, float]:
+        layer, node_index, _ = tensor._keras_history
+        key = (id(layer), node_index)
+        if key not in memo:
+            inputs = [reach(t) for t in layer._inbound_nodes[node_index].input_tensors]
+            memo[key] = _through(layer, max((r for r, _ in inputs), default=0),
+                                 max((f for _, f in inputs), default=1.0))
+        return memo[key]
+
+    return max(reach(t)[0] for t in model.outputs)
+
+
+def _pair(value, default: int) -> tuple[int, ...]:
+    value = default if value is None else value
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def _through(layer, radius: int, factor: float) -> tuple[int, float]:
+    """(radius, factor) after ``layer``; ``factor`` = the layer input's pixels per LR pixel."""
+    if hasattr(layer, "outputs") and hasattr(layer, "layers"):  # a nested model
+        return radius + math.ceil(layer_receptive_field(layer) / factor), factor
+    config, kind = layer.get_config(), type(layer).__name__
+    window = config.get("kernel_size") or config.get("pool_size")
+    if window is not None:
+        dilation = _pair(config.get("dilation_rate"), 1)
+        reach = max(((k - 1) * d + 1) // 2 for k, d in zip(_pair(window, 1), dilation))
+        return radius + math.ceil(reach / factor), factor / max(_pair(config.get("strides"), 1))
+    if kind == "BicubicUpsample":
+        return radius + catalog.BICUBIC_RADIUS, factor * config["scale"]
+    if kind == "DepthToSpace":
+        return radius, factor * config["block_size"]
+    if kind == "UpSampling2D":
+        return radius, factor * max(_pair(config.get("size"), 2))
+    return radius, factor
 
 
 def make_upscaler(method: str, scale: int, *, model_path: str | Path | None = None,

@@ -152,3 +152,51 @@ def test_a_corrupt_model_file_is_a_clear_error(tmp_path):
     bad.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(ValueError, match="broken.keras"):
         upscale.make_upscaler("srcnn", 4, model_path=bad)
+
+
+def test_the_tile_pad_guard_makes_a_deep_model_seamless(tmp_path, caplog):
+    # The SRGAN paper's 16-block SRResNet reads 40 LR pixels around each output pixel, far more
+    # than the 4 asked for here: the upscaler raises the pad (and says so), so tiles leave no seams.
+    import logging
+
+    import keras
+
+    from sr_core import catalog
+    from sr_core.config import load_config
+    from sr_core.export import export_model
+
+    cfg = load_config("div2k", ["srresnet.num_blocks=16", "srresnet.filters=16"], data_dir=tmp_path)
+    keras.utils.set_random_seed(5)
+    model = catalog.MODELS["srresnet"].build(cfg)
+    exported = export_model(model, cfg, "srresnet", step=1)
+    fn = upscale.keras_model_fn(model)
+    lr = textured_image(128, 136, seed=7)
+    whole = upscale.run_tiled(fn, lr, 4, None, 0)
+    assert whole.std() > 20 and np.isin(whole, (0, 255)).mean() < 0.5  # a real picture, not clipped flat
+
+    with caplog.at_level(logging.WARNING, logger="sr_core.upscale"):
+        guarded = upscale.model_upscaler(exported.path, 4, tile_size=32, tile_pad=4)
+    assert "tile_pad 4" in caplog.text and "(40 LR px)" in caplog.text
+    np.testing.assert_array_equal(guarded(lr), whole)
+    seams = upscale.run_tiled(fn, lr, 4, tile_size=32, tile_pad=4)  # what the guard prevents
+    assert np.abs(seams.astype(int) - whole.astype(int)).max() > 8
+
+    # A .keras file without a sidecar: the radius comes from the model's layers.
+    bare = tmp_path / "bare.keras"
+    model.save(bare)
+    assert upscale.required_tile_pad(model, {}) == 40
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sr_core.upscale"):
+        up = upscale.model_upscaler(bare, 4, tile_size=32, tile_pad=4)
+    assert "(40 LR px)" in caplog.text
+    np.testing.assert_array_equal(up(lr), whole)
+
+
+def test_the_guard_leaves_a_large_enough_pad_alone(tmp_path, caplog):
+    import logging
+
+    path = save_tiny_model(tmp_path / "tiny.keras")
+    with caplog.at_level(logging.WARNING, logger="sr_core.upscale"):
+        upscale.model_upscaler(path, 4, tile_size=16, tile_pad=24)
+        upscale.model_upscaler(path, 4, tile_size=None, tile_pad=0)  # untiled: no pad needed
+    assert caplog.text == ""

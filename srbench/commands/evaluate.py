@@ -253,7 +253,7 @@ def upscale(
     tile: Annotated[int, typer.Option("--tile", min=0, help="LR tile side for bounded-memory inference "
                     "(0 = whole image at once).")] = 128,
     tile_pad: Annotated[int, typer.Option("--tile-pad", min=0, help="LR context pixels around each tile, "
-                        "cropped after inference.")] = 24,
+                        "cropped after inference; raised to the model's receptive field when smaller.")] = 24,
     data_dir: DataDir = None,
 ) -> None:
     """Upscale your own photos with a trained model (or bicubic/bilinear).
