@@ -95,7 +95,16 @@ def test_a_killed_prepares_staging_folder_is_removed_and_a_live_ones_kept(smoke_
 
 
 @pytest.mark.slow
-def test_the_nightly_data_stage_rebuilds_a_damaged_cached_directory(request, smoke_config, capfd):
+def _flow_run_log(flow_run_id) -> str:
+    from prefect import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    return "\n".join(entry.message for entry in logs)
+
+
+def test_the_nightly_data_stage_rebuilds_a_damaged_cached_directory(request, smoke_config):
     """Through Prefect: the cache said 'done', a shard was truncated since; the task reruns."""
     from flows.stages import prepare
     from tests.helpers_prefect import ensure_prefect_harness, task_run_states
@@ -106,9 +115,8 @@ def test_the_nightly_data_stage_rebuilds_a_damaged_cached_directory(request, smo
     patch_dir = layout.patches_dir(smoke_config)
     shard = patch_dir / _shard(json.loads((patch_dir / MANIFEST).read_text()), "train")
     shard.write_bytes(shard.read_bytes()[:100])
-    capfd.readouterr()
     second = prepare(config=smoke_config, return_state=True)
-    log = capfd.readouterr().err
+    log = _flow_run_log(second.state_details.flow_run_id)
     assert second.is_completed(), second.message
     assert task_run_states(second.state_details.flow_run_id)["prepare_patches"] == ["Completed"]
     assert f"rebuilding the patches: patch shard {shard} is corrupt (100 bytes" in log
