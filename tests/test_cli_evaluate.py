@@ -105,6 +105,20 @@ def test_models_lists_the_registry(tmp_path):
     assert json.loads(_invoke("models", "--data-dir", data, "--json").stdout)[0]["step"] == 4
 
 
+def test_models_keeps_its_columns_with_variant_labels(tmp_path):
+    data = tmp_path / "data"
+    short = _register_tiny(data, "srcnn")
+    folder = data / "models" / "srresnet" / "20260102T000000000000Z-9"
+    long = save_tiny_model(folder / "srresnet.keras", label="SRResNet (4x32, skip)", step=9)
+    register_export(data, ExportResult("srresnet", "SRResNet (4x32, skip)", long, long.with_suffix(".json"), 9))
+    lines = _invoke("models", "--data-dir", data).output.splitlines()
+    header = lines[0]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert "SRResNet (4x32, skip)" in rows["srresnet"]
+    for name, path in (("srcnn", short), ("srresnet", long)):
+        assert rows[name].index(str(path)) == header.index("path")
+
+
 def test_evaluate_smoke_then_rebuild_report(tmp_path):
     data, reports = tmp_path / "data", tmp_path / "reports"
     _register_tiny(data, "srcnn")

@@ -340,10 +340,11 @@ def models(
         typer.echo(f"no models registered in {_data_dir(data_dir) / 'models'}; train one with "
                    "'srbench train --model srcnn' or 'srbench run'")
         return
-    typer.echo(f"{'name':<9} {'label':<11} {'step':>7}  {'created (UTC)':<25} path")
+    width = max([11, *(len(str(e.get("label", ""))) for e in entries)])  # labels carry their variant
+    typer.echo(f"{'name':<9} {'label':<{width}} {'step':>7}  {'created (UTC)':<25} path")
     for e in entries:
         missing = "" if e.get("exists", True) else "  (file missing)"
-        typer.echo(f"{e.get('name', ''):<9} {str(e.get('label', '')):<11} {str(e.get('step', '')):>7}  "
+        typer.echo(f"{e.get('name', ''):<9} {str(e.get('label', '')):<{width}} {str(e.get('step', '')):>7}  "
                    f"{str(e.get('created_at') or '')[:25]:<25} {e.get('path', '')}{missing}")
 
 
