@@ -61,6 +61,11 @@ def run(
 
     if not prefect_already_imported():  # in-process callers (tests) keep their own Prefect settings
         configure_local_prefect(layout.prefect_home(cfg.data_dir), use_server=use_server)
+        if not use_server:
+            from flows.environment import recover_local_database
+
+            if message := recover_local_database(layout.prefect_home(cfg.data_dir)):
+                typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
     run_id = run_id or new_run_id(cfg.preset)
 
     from flows.nightly import nightly
