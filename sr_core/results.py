@@ -180,7 +180,7 @@ def read_history(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         return HISTORY_SCHEMA.empty_table().to_pandas()
-    return pq.read_table(path).cast(HISTORY_SCHEMA).to_pandas()
+    return _history_table(path).to_pandas()
 
 
 def _clean_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -208,12 +208,66 @@ def append_history(path: str | Path, rows: list[dict[str, Any]]) -> Path:
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            old = pq.read_table(path).cast(HISTORY_SCHEMA).to_pylist() if path.is_file() else []
+            old = _history_table(path, locked=True).to_pylist() if path.is_file() else []
             kept = [r for r in old if r["run_id"] not in run_ids]
             merged = sorted(kept + rows, key=lambda r: (utc(r["started_at"]), r["run_id"], r["method"]))
             return write_table(pa.Table.from_pylist(merged, schema=HISTORY_SCHEMA), path)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _history_table(path: Path, *, locked: bool = False) -> pa.Table:
+    """``history.parquet`` as read; a damaged one is moved aside and rebuilt (:func:`rebuild_history`)."""
+    try:
+        return pq.read_table(path).cast(HISTORY_SCHEMA)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        if locked:
+            return rebuild_history(path, reason=f"{type(exc).__name__}: {exc}")
+        with open(path.with_name(path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:  # another process may have rebuilt it meanwhile
+                return pq.read_table(path).cast(HISTORY_SCHEMA)
+            except (pa.ArrowException, OSError, ValueError):
+                return rebuild_history(path, reason=f"{type(exc).__name__}: {exc}")
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def rebuild_history(path: str | Path, reason: str = "") -> pa.Table:
+    """Move a damaged ``history.parquet`` aside (``history.parquet.damaged-<UTC time>``) and rebuild
+    it from the run folders beside it (each ``<run>/metrics.parquet`` with its ``run.json``).
+
+    History is derived data: every row comes from a run's own metrics. A run folder whose metrics
+    cannot be read is named in the log and left out. Returns the rebuilt table (already written).
+    """
+    import logging
+
+    log = logging.getLogger(__name__)
+    path = Path(path)
+    if path.exists():
+        aside = path.with_name(f"{path.name}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+        path.replace(aside)
+        log.warning("%s is unreadable (%s); moved it to %s and rebuilding it from the run folders",
+                    path, reason or "damaged", aside)
+    rows: list[dict[str, Any]] = []
+    for metrics_path in sorted(path.parent.glob("*/metrics.parquet")):
+        run_dir = metrics_path.parent
+        try:
+            df = read_metrics(metrics_path)
+            try:
+                run = json.loads((run_dir / "run.json").read_text())
+                run = run if isinstance(run, dict) else {}
+            except (OSError, ValueError):
+                run = {}
+            run.setdefault("run_id", str(df["run_id"].iloc[0]) if len(df) else run_dir.name)
+            rows += [_clean_row(r) for r in history_rows(df, run)] if len(df) else []
+        except Exception as exc:  # noqa: BLE001 - one bad run folder must not block the others
+            log.warning("history rebuild: left out %s (%s: %s)", metrics_path, type(exc).__name__, exc)
+    rows.sort(key=lambda r: (utc(r["started_at"]), r["run_id"], r["method"]))
+    table = pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA)
+    write_table(table, path)
+    log.warning("rebuilt %s from %d run folders (%d rows)", path, len({r["run_id"] for r in rows}), len(rows))
+    return table
 
 
 def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance: float) -> list[dict[str, Any]]:
