@@ -88,3 +88,20 @@ def test_a_run_folder_with_unreadable_metrics_is_named_and_left_out(history, cap
         assert f"history rebuild: left out {bad}" in caplog.text
     finally:
         bad.write_bytes(good)
+
+
+def test_a_run_killed_between_report_and_history_is_not_listed_as_complete(tmp_path):
+    import re
+
+    root = tmp_path / "reports"
+    run = make_run(root, "20260103-killed", "2026-01-03T00:00:00Z")
+    render_report(run)  # the report stage finished; the history stage never ran
+
+    def status() -> str:
+        page = render_index(root).read_text()
+        row = re.search(r'<tr class="run">.*?20260103-killed.*?</tr>', page, re.S).group(0)
+        return re.search(r'<td style="text-align:left"><span class="([^"]+)">([^<]+)</span>', row).groups()
+
+    assert status() == ("muted", "incomplete (not in history)")
+    update_history(run, root)
+    assert status() == ("status-complete", "complete")

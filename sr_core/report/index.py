@@ -90,14 +90,17 @@ def render_index(reports_dir: str | Path) -> Path:
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     history = read_history(reports_dir / "history.parquet")
+    in_history = set(history["run_id"])
     rows = []
     for e in _runs(reports_dir, history):
         if e["failure"]:
             status = (f'<span class="status-failed">{esc(e["failure_status"])}</span>'
                       + (f' <span class="muted">in {esc(e["failed_task"])}</span>' if e.get("failed_task") else "")
                       + f'<div class="mono">{esc(e["failure"])}</div>')
-        elif e["report"]:
+        elif e["report"] and e["run_id"] in in_history:
             status = '<span class="status-complete">complete</span>'
+        elif e["report"]:  # killed between the report and the history stage
+            status = '<span class="muted">incomplete (not in history)</span>'
         else:
             status = '<span class="muted">incomplete</span>'
         link = (f'<a href="{esc(e["dir"])}/report.html">{esc(e["run_id"])}</a>' if e["report"]
