@@ -61,6 +61,9 @@ def run(
 
     if not prefect_already_imported():  # in-process callers (tests) keep their own Prefect settings
         configure_local_prefect(layout.prefect_home(cfg.data_dir), use_server=use_server)
+        from flows.watchdog import start_watchdog
+
+        start_watchdog()  # ends the temporary server if this process is killed
         if not use_server:
             from flows.environment import recover_local_database
 
