@@ -71,3 +71,26 @@ def test_same_size_corruption_is_caught_by_the_checksum_before_anything_is_assig
     assert ckpts.restore() == 0  # nothing readable: a fresh start, weights untouched
     assert weights.numpy().tolist() == [-1.0] * 4
     assert not (tmp_path / "ckpt" / "checkpoint").exists() and (tmp_path / "corrupt").is_dir()
+
+
+def test_a_second_writer_waits_for_the_checkpoint_folder_and_says_for_whom(tmp_path, caplog):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sr_core.training.checkpoints import training_lock
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from sr_core.training.checkpoints import training_lock\n"
+         "with training_lock(sys.argv[1]):\n    print('held', flush=True); time.sleep(2)\n"
+         "    open(sys.argv[2], 'w').close()", str(tmp_path), str(tmp_path / "released")],
+        cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with caplog.at_level("WARNING", logger="sr_core.training.checkpoints"):
+            with training_lock(tmp_path):
+                assert (tmp_path / "released").exists(), "the lock was taken while the other writer held it"
+        assert f"{tmp_path} is being trained by another run (pid {holder.pid} on" in caplog.text
+    finally:
+        holder.kill()
+        holder.wait()

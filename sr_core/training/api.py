@@ -66,6 +66,7 @@ def train_model(
     import keras
 
     from sr_core import losses
+    from sr_core.training.checkpoints import training_lock
     from sr_core.training.trainers import AdversarialTrainer, Runtime, SupervisedTrainer
 
     spec = model_spec(name)
@@ -94,19 +95,21 @@ def train_model(
     else:
         trainer = SupervisedTrainer(cfg, name, runtime, total)
 
-    step, metrics, seconds = run_loop(
-        trainer, name=name, total_steps=total, batches=batches, validator=validator, ckpt_dir=ckpt_dir,
-        checkpoint_every=cfg.train.checkpoint_every, log_every=cfg.train.log_every,
-        validate_every=cfg.train.validate_every, on_progress=on_progress, show_progress=show_progress)
-    existing = find_export(cfg, name, step)
-    if existing is not None:
-        return existing
-    metrics = {k: float(v) for k, v in metrics.items() if np.isfinite(v)}
-    if generator_init is not None and spec.requires:
-        metrics["init_from_step"] = float(_init_step(generator_init))
-    result = export_model(float32_copy(cfg, name, trainer.generator), cfg, name, step=step, metrics=metrics,
-                          seconds=seconds)
-    return result
+    # One writer per checkpoint folder: a second run on the same roots waits, then reuses.
+    with training_lock(ckpt_dir):
+        step, metrics, seconds = run_loop(
+            trainer, name=name, total_steps=total, batches=batches, validator=validator, ckpt_dir=ckpt_dir,
+            checkpoint_every=cfg.train.checkpoint_every, log_every=cfg.train.log_every,
+            validate_every=cfg.train.validate_every, on_progress=on_progress, show_progress=show_progress)
+        existing = find_export(cfg, name, step)
+        if existing is not None:
+            return existing
+        metrics = {k: float(v) for k, v in metrics.items() if np.isfinite(v)}
+        if generator_init is not None and spec.requires:
+            metrics["init_from_step"] = float(_init_step(generator_init))
+        result = export_model(float32_copy(cfg, name, trainer.generator), cfg, name, step=step, metrics=metrics,
+                              seconds=seconds)
+        return result
 
 
 def _init_step(path) -> int:

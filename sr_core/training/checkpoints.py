@@ -9,10 +9,13 @@ leaves the models half restored.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import math
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,33 @@ def check_finite(losses: dict[str, float], step: int, ckpt_dir: Path, last_saved
         f"training stopped at step {step}: non-finite loss ({values}); {where}. "
         "Lower the learning rate (e.g. --set srcnn.lr.initial=...), add warmup "
         "(lr.warmup_steps), or check the training patches for corrupt values.")
+
+
+@contextlib.contextmanager
+def training_lock(ckpt_dir: str | Path) -> Iterator[None]:
+    """Hold ``<ckpt_dir>/.lock`` while a model trains and exports, so two runs on the same data
+    root never write one checkpoint folder at once (interleaved ``curves.csv``, two exports of one
+    step). A second run waits, says for whom, then resumes from the first one's checkpoints (and
+    finds its export). The lock is released when the holder exits or is killed."""
+    ckpt_dir = Path(ckpt_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    with open(ckpt_dir / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            log.warning("%s is being trained by another run (%s); waiting for it to finish", ckpt_dir, holder)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            log.warning("%s is free again; resuming from its checkpoints", ckpt_dir)
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {os.uname().nodename}\n")
+            handle.flush()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def checkpoint_problem(prefix: str) -> str | None:
