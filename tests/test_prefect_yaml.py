@@ -94,7 +94,14 @@ def test_documented_automations_validate_against_prefects_schema():
     automations = [AutomationCore.model_validate(item) for item in data["automations"]]
     expected = {a.name: sorted(a.trigger.expect) for a in automations}
     assert expected == {"srbench-night-failed": ["srbench.run.failed"],
-                        "srbench-regression": ["srbench.regression"]}
+                        "srbench-regression": ["srbench.regression"],
+                        "srbench-crash-zombie-runs": sorted(
+                            ["prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
+                             "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed"])}
+    zombie = next(a for a in automations if a.name == "srbench-crash-zombie-runs")
+    assert zombie.trigger.posture == "Proactive" and zombie.trigger.after == {"prefect.flow-run.heartbeat"}
+    assert zombie.trigger.for_each == {"prefect.resource.id"}
+    assert [(a.type, a.state) for a in zombie.actions] == [("change-flow-run-state", "CRASHED")]
     from tasks.events import REGRESSION, RUN_FAILED
 
     assert (RUN_FAILED, REGRESSION) == ("srbench.run.failed", "srbench.regression")
