@@ -166,20 +166,72 @@ class EvalConfig(_Section):
     regression_tolerance_db: float = Field(0.1, ge=0, description="Y-PSNR drop vs the previous run that counts as a regression")
 
 
+def default_scratch_dir() -> Path:
+    """Local scratch when the data dir is shared: ``$SRBENCH_SCRATCH_DIR`` or ``~/.cache/srbench``."""
+    if os.environ.get("SRBENCH_SCRATCH_DIR"):
+        return Path(os.environ["SRBENCH_SCRATCH_DIR"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "srbench"
+
+
+def _is_url(root: Any) -> bool:
+    return root is not None and "://" in str(root)
+
+
 class PipelineConfig(_Section):
-    """Everything one srbench run needs. ``data_dir``/``reports_dir`` never enter fingerprints."""
+    """Everything one srbench run needs. The roots never enter fingerprints.
+
+    ``data_dir`` and ``reports_dir`` are always local folders: the work happens there. When the
+    data or reports root is shared (an fsspec URL such as ``s3://bucket/srbench/data``, or a local
+    data dir with a separate ``$SRBENCH_SCRATCH_DIR``), the URL is kept in ``data_url`` /
+    ``reports_url``, the local folder becomes the scratch dir (``reports_dir`` = scratch/reports),
+    and what the team shares is published there (see docs/shared-state.md).
+    """
 
     preset: str = "custom"
-    data_dir: Path = Field(default_factory=lambda: Path(os.environ.get("SRBENCH_DATA_DIR", "data")))
-    reports_dir: Path = Field(
-        default_factory=lambda: Path(os.environ.get("SRBENCH_REPORTS_DIR", "reports"))
-    )
+    data_dir: Path = Field(default_factory=lambda: Path("data"))
+    reports_dir: Path = Field(default_factory=lambda: Path("reports"))
+    data_url: str | None = Field(None, description="shared root of the model registry and exports")
+    reports_url: str | None = Field(None, description="shared root of run folders, history and index")
     data: DataConfig = Field(default_factory=DataConfig)
     srcnn: SRCNNConfig = Field(default_factory=SRCNNConfig)
     srresnet: SRResNetConfig = Field(default_factory=SRResNetConfig)
     srgan: SRGANConfig = Field(default_factory=SRGANConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_shared_roots(cls, values: Any) -> Any:
+        """A URL root (or a local data dir with its own scratch) becomes: shared URL + local work dir."""
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        data = values.get("data_dir") or os.environ.get("SRBENCH_DATA_DIR") or "data"
+        reports = values.get("reports_dir") or os.environ.get("SRBENCH_REPORTS_DIR") or "reports"
+        scratch_env = os.environ.get("SRBENCH_SCRATCH_DIR")
+        if _is_url(data):
+            values["data_url"], values["data_dir"] = str(data), default_scratch_dir()
+        elif (scratch_env and not values.get("data_url")
+              and Path(scratch_env).expanduser().resolve() != Path(data).expanduser().resolve()):
+            values["data_url"], values["data_dir"] = str(Path(data).expanduser().resolve()), default_scratch_dir()
+        else:
+            values["data_dir"] = data
+        if _is_url(reports):
+            values["reports_url"], values["reports_dir"] = str(reports), Path(values["data_dir"]) / "reports"
+        else:
+            values["reports_dir"] = reports
+        return values
+
+    @property
+    def data_root(self) -> str:
+        """Where the shared data (registry, exports) lives: the URL, or the local data dir."""
+        return self.data_url or str(self.data_dir)
+
+    @property
+    def reports_root(self) -> str:
+        """Where the published run folders, history and index live: the URL, or the local reports dir."""
+        return self.reports_url or str(self.reports_dir)
 
     def fingerprint(self, *sections: str) -> str:
         """12-hex-digit hash of the named sections (all but paths when none are named)."""
