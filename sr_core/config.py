@@ -193,6 +193,8 @@ class PipelineConfig(_Section):
     reports_dir: Path = Field(default_factory=lambda: Path("reports"))
     data_url: str | None = Field(None, description="shared root of the model registry and exports")
     reports_url: str | None = Field(None, description="shared root of run folders, history and index")
+    require_gpu: bool = Field(False, description="stop before any work when TensorFlow sees no GPU "
+                              "(the div2k preset; --allow-cpu turns it off)")
     data: DataConfig = Field(default_factory=DataConfig)
     srcnn: SRCNNConfig = Field(default_factory=SRCNNConfig)
     srresnet: SRResNetConfig = Field(default_factory=SRResNetConfig)
@@ -325,6 +327,7 @@ def _div2k() -> dict[str, Any]:
     # The seed's networks and settings, with training budgets for GPU workers.
     return {
         "preset": "div2k",
+        "require_gpu": True,  # days of training: a worker without a GPU stops at once (--allow-cpu)
         "data": {"dataset": "div2k", "hr_patch_size": 96, "patches_per_image": 128,
                  "val_patches_per_image": 4, "flat_patch_std": 2.0, "num_shards": 32},
         "srcnn": {"filters": (128, 64), "kernel_sizes": (9, 5, 5), "residual": False,

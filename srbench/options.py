@@ -26,14 +26,22 @@ Dataset = Annotated[
                  "or 'folder:PATH' / 'folder:HR_PATH,LR_PATH'. Default: the preset's."),
 ]
 DataDir = Annotated[
-    Optional[Path],
+    Optional[str],
     typer.Option("--data-dir", envvar="SRBENCH_DATA_DIR", show_envvar=True,
-                 help="Artifact root for datasets, TFRecords, checkpoints and models. [default: data]"),
+                 help="Artifact root for datasets, TFRecords, checkpoints and models: a folder, or a "
+                 "shared URL (s3://bucket/srbench/data, gs://..., file://...) where the model registry "
+                 "and exports are published while the work stays in $SRBENCH_SCRATCH_DIR. [default: data]"),
 ]
 ReportsDir = Annotated[
-    Optional[Path],
+    Optional[str],
     typer.Option("--reports-dir", envvar="SRBENCH_REPORTS_DIR", show_envvar=True,
-                 help="Root for run reports, history.parquet and index.html. [default: reports]"),
+                 help="Root for run reports, the history/ dataset and index.html: a folder or a shared "
+                 "URL (s3://bucket/srbench/reports, gs://..., file://...). [default: reports]"),
+]
+AllowCpu = Annotated[
+    bool,
+    typer.Option("--allow-cpu", help="Run a GPU preset (div2k) even when no GPU is visible; without it "
+                 "such a run stops at once with a message instead of training for days on CPU."),
 ]
 Overrides = Annotated[
     Optional[list[str]],
@@ -46,11 +54,13 @@ Overrides = Annotated[
 def build_config(
     preset: str,
     dataset: str | None = None,
-    data_dir: Path | None = None,
-    reports_dir: Path | None = None,
+    data_dir: str | Path | None = None,
+    reports_dir: str | Path | None = None,
     overrides: list[str] | None = None,
     *,
     uses_reports: bool = False,
+    allow_cpu: bool = False,
+    needs_gpu: bool = False,
 ) -> PipelineConfig:
     """The config for a command, or a clean usage error that says what is wrong.
 
@@ -67,10 +77,39 @@ def build_config(
         raise typer.BadParameter(problems, param_hint="--preset/--set/--dataset") from None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--preset/--set/--dataset") from None
-    check_root(cfg.data_dir, "--data-dir", "SRBENCH_DATA_DIR")
+    if allow_cpu:
+        cfg.require_gpu = False
+    if needs_gpu and cfg.require_gpu:
+        from sr_core.devices import NoGPUError, require_gpu
+
+        try:
+            require_gpu(cfg)
+        except NoGPUError as exc:
+            raise fail(str(exc), 2) from None
+    check_root(cfg.data_dir, "--data-dir" if cfg.data_url is None else "SRBENCH_SCRATCH_DIR",
+               "SRBENCH_DATA_DIR" if cfg.data_url is None else "SRBENCH_SCRATCH_DIR")
+    if cfg.data_url is not None:
+        check_shared_root(cfg.data_url, "--data-dir", "SRBENCH_DATA_DIR")
     if uses_reports:
         check_root(cfg.reports_dir, "--reports-dir", "SRBENCH_REPORTS_DIR")
+        if cfg.reports_url is not None:
+            check_shared_root(cfg.reports_url, "--reports-dir", "SRBENCH_REPORTS_DIR")
     return cfg
+
+
+def check_shared_root(url: str, option: str, envvar: str) -> None:
+    """Exit with one clear message (status 2) if a shared root cannot be opened or written."""
+    from sr_core.store import Store, StoreError
+
+    try:
+        store = Store(url)
+        probe = f".srbench-write-check-{os.getpid()}"
+        store.write_text(probe, "")
+        store.remove(probe)
+    except (StoreError, OSError, ValueError) as exc:
+        raise fail(f"{option} {url} cannot be used as a shared root ({exc}): check the URL, the "
+                   f"credentials and the endpoint (AWS_ENDPOINT_URL), or point {option} (or {envvar}) at a folder",
+                   2) from None
 
 
 # Below this much free space a root is reported at start (a night writes patches, checkpoints, images).
