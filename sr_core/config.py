@@ -386,6 +386,35 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A config file: YAML (or JSON) with ``preset`` and any sections to change, e.g.::
+
+        preset: div2k
+        srcnn: {steps: 20000}
+        eval: {regression_tolerance_db: 0.05}
+
+    Returns the tree (``preset`` included when given); problems name the file.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        tree = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"config file {path} cannot be read: {exc}") from None
+    if tree is None:
+        return {}
+    if not isinstance(tree, dict):
+        raise ValueError(f"config file {path} must be a mapping (preset: ..., srcnn: {{steps: ...}}), "
+                         f"not a {type(tree).__name__}")
+    if "preset" in tree and tree["preset"] not in _PRESETS:
+        raise ValueError(f"config file {path}: unknown preset {tree['preset']!r}; choose one of "
+                         f"{', '.join(PRESET_NAMES)}")
+    return tree
+
+
 def load_config(
     preset: str = "quick",
     overrides: list[str] | tuple[str, ...] = (),

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Optional
 import typer
 from pydantic import ValidationError
 
-from sr_core.config import PRESET_NAMES, PipelineConfig, load_config
+from sr_core.config import PRESET_NAMES, PipelineConfig, load_config, read_config_file
 
 Preset = Annotated[
     Literal["smoke", "quick", "div2k"],
@@ -38,6 +38,12 @@ ReportsDir = Annotated[
                  help="Root for run reports, the history/ dataset and index.html: a folder or a shared "
                  "URL (s3://bucket/srbench/reports, gs://..., file://...). [default: reports]"),
 ]
+ConfigFile = Annotated[
+    Optional[Path],
+    typer.Option("--config", "-c", metavar="FILE.yaml", dir_okay=False,
+                 help="A checked-in config file: 'preset: div2k' plus the sections it changes "
+                 "(srcnn: {steps: 20000}). --dataset and --set apply on top; see 'srbench config show'."),
+]
 AllowCpu = Annotated[
     bool,
     typer.Option("--allow-cpu", help="Run a GPU preset (div2k) even when no GPU is visible; without it "
@@ -61,6 +67,8 @@ def build_config(
     uses_reports: bool = False,
     allow_cpu: bool = False,
     needs_gpu: bool = False,
+    config_file: Path | None = None,
+    check_roots: bool = True,
 ) -> PipelineConfig:
     """The config for a command, or a clean usage error that says what is wrong.
 
@@ -68,15 +76,19 @@ def build_config(
     see :func:`check_root`.
     """
     try:
+        extra = None
+        if config_file is not None:
+            extra = read_config_file(config_file)
+            preset = _file_preset(extra.pop("preset", None), preset, config_file)
         cfg = load_config(preset, overrides or [], dataset=dataset, data_dir=data_dir,
-                          reports_dir=reports_dir)
+                          reports_dir=reports_dir, extra=extra)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}" for err in exc.errors()
         )
-        raise typer.BadParameter(problems, param_hint="--preset/--set/--dataset") from None
+        raise typer.BadParameter(problems, param_hint="--preset/--config/--set/--dataset") from None
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--preset/--set/--dataset") from None
+        raise typer.BadParameter(str(exc), param_hint="--preset/--config/--set/--dataset") from None
     if allow_cpu:
         cfg.require_gpu = False
     if needs_gpu and cfg.require_gpu:
@@ -86,6 +98,8 @@ def build_config(
             require_gpu(cfg)
         except NoGPUError as exc:
             raise fail(str(exc), 2) from None
+    if not check_roots:
+        return cfg
     check_root(cfg.data_dir, "--data-dir" if cfg.data_url is None else "SRBENCH_SCRATCH_DIR",
                "SRBENCH_DATA_DIR" if cfg.data_url is None else "SRBENCH_SCRATCH_DIR")
     if cfg.data_url is not None:
@@ -110,6 +124,21 @@ def check_shared_root(url: str, option: str, envvar: str) -> None:
         raise fail(f"{option} {url} cannot be used as a shared root ({exc}): check the URL, the "
                    f"credentials and the endpoint (AWS_ENDPOINT_URL), or point {option} (or {envvar}) at a folder",
                    2) from None
+
+
+def _file_preset(in_file: str | None, given: str, config_file: Path) -> str:
+    """The file's preset, unless --preset was typed and names another one (then: a usage error)."""
+    from typer._click.core import ParameterSource  # Typer runs its own copy of click
+    from typer.main import get_current_context
+
+    ctx = get_current_context(silent=True)
+    typed = ctx is not None and ctx.get_parameter_source("preset") in (
+        ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    if in_file is None:
+        return given
+    if typed and given != in_file:
+        raise ValueError(f"--preset {given} and {config_file} (preset: {in_file}) disagree; drop one")
+    return in_file
 
 
 # Below this much free space a root is reported at start (a night writes patches, checkpoints, images).

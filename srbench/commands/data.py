@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
+from srbench.options import ConfigFile, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
 
 
 def prepare(
@@ -18,6 +18,7 @@ def prepare(
     data_dir: DataDir = None,
     reports_dir: ReportsDir = None,
     overrides: Overrides = None,
+    config_file: ConfigFile = None,
 ) -> None:
     """Cut aligned HR/LR patch pairs into sharded, GZIP-compressed TFRecords.
 
@@ -39,7 +40,7 @@ def prepare(
     from sr_core.records import PatchDataError, prepare_patches, read_manifest
     from sr_core.sources import DatasetUnavailableError, SourceError, ensure_dataset
 
-    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides)
+    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides, config_file=config_file)
     started = time.monotonic()
     typer.echo(f"preparing {cfg.data.dataset} patches (preset {cfg.preset}, HR {cfg.data.hr_patch_size}px, "
                f"LR {cfg.data.lr_patch_size}px, x{cfg.data.scale}) ...")

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from srbench.options import AllowCpu, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config
+from srbench.options import AllowCpu, ConfigFile, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config
 
 
 class Runner(str, Enum):
@@ -39,6 +39,7 @@ def run(
     run_id: Annotated[Optional[str], typer.Option(
         "--run-id", help="Name of the run folder under --reports-dir. [default: <preset>-<UTC time>]")] = None,
     allow_cpu: AllowCpu = False,
+    config_file: ConfigFile = None,
 ) -> None:
     """Run the whole nightly pipeline once: download -> patches -> train SRCNN, SRResNet, SRGAN -> upscale and score the validation images -> metrics.parquet -> report.html -> history -> index.
 
@@ -55,7 +56,7 @@ def run(
     To browse the runs afterwards: PREFECT_HOME=<data-dir>/prefect prefect server start (see docs/orchestration.md for deployments and workers).
     """
     cfg = build_config(preset, dataset, data_dir, reports_dir, overrides, uses_reports=True, allow_cpu=allow_cpu,
-                       needs_gpu=True)
+                       needs_gpu=True, config_file=config_file)
 
     from flows.environment import configure_local_prefect, prefect_already_imported
     from flows.ids import new_run_id

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from sr_core.catalog import MODEL_NAMES, model_spec, with_prerequisites
-from srbench.options import AllowCpu, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
+from srbench.options import AllowCpu, ConfigFile, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
 
 # The catalogue's models as choices for --model.
 ModelName = enum.Enum("ModelName", {name: name for name in MODEL_NAMES}, type=str)
@@ -37,6 +37,7 @@ def train(
     reports_dir: ReportsDir = None,
     overrides: Overrides = None,
     allow_cpu: AllowCpu = False,
+    config_file: ConfigFile = None,
 ) -> None:
     """Train one model on the preset's patches, export it as .keras and register it.
 
@@ -64,7 +65,8 @@ def train(
     from sr_core.sources import DatasetUnavailableError, SourceError
     from sr_core.training import NonFiniteLossError, train_model
 
-    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides, allow_cpu=allow_cpu, needs_gpu=True)
+    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides, allow_cpu=allow_cpu, needs_gpu=True,
+                       config_file=config_file)
     name = model.value
     started = time.monotonic()
     chain = with_prerequisites([name])
