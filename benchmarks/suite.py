@@ -129,7 +129,7 @@ def machine_info() -> dict[str, Any]:
         import torch
 
         info["torch"] = torch.__version__
-    except ImportError:
+    except Exception:  # noqa: BLE001 - absent or broken (e.g. missing CUDA libraries): no PyTorch peer
         info["torch"] = None
     return info
 
