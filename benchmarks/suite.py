@@ -125,11 +125,11 @@ def machine_info() -> dict[str, Any]:
                                 "inter": tf.config.threading.get_inter_op_parallelism_threads()})
     except ImportError:
         info.update(tensorflow=None, keras=None, gpus=[])
-    try:
-        import torch
+    try:  # the version only: importing torch next to TensorFlow can crash the process
+        from importlib.metadata import version
 
-        info["torch"] = torch.__version__
-    except Exception:  # noqa: BLE001 - absent or broken (e.g. missing CUDA libraries): no PyTorch peer
+        info["torch"] = version("torch")
+    except Exception:  # noqa: BLE001 - not installed: no PyTorch peer
         info["torch"] = None
     return info
 

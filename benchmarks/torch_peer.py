@@ -1,6 +1,10 @@
 """The PyTorch peer of figure 2: SRCNN and SRResNet as the presets configure them, channels-last,
 Adam on the pixel MSE, same batch, patch size and thread count as TensorFlow. Optional: needs the
-``bench`` extra (``pip install -e '.[bench]'``)."""
+``bench`` extra (``pip install -e '.[bench]'``).
+
+It runs in its own process (``python -m benchmarks.torch_peer PRESET MODEL STEPS REPEAT``, JSON on
+stdout): PyTorch and TensorFlow loaded into one process crash it (both bring their own oneDNN/OpenMP).
+"""
 
 from __future__ import annotations
 
@@ -61,9 +65,11 @@ class SRResNet(nn.Module):
         return x.clamp(0, 255)
 
 
-def step_seconds(cfg, name: str, lr: np.ndarray, hr: np.ndarray, steps: int, ctx) -> float:
+def step_seconds(cfg, name: str, lr: np.ndarray, hr: np.ndarray, steps: int, repeat: int) -> float:
     """Median seconds per Adam step of the PyTorch twin (NHWC arrays in, channels-last tensors)."""
     import os
+    import statistics
+    import time
 
     torch.manual_seed(0)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -80,9 +86,32 @@ def step_seconds(cfg, name: str, lr: np.ndarray, hr: np.ndarray, steps: int, ctx
         opt.step()
         return float(loss)
 
-    def run():
+    step()  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
         for _ in range(steps):
             step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) / steps
 
-    seconds, _ = ctx.median(run, warmup=1)
-    return seconds / steps
+
+def main(argv: list[str]) -> None:
+    import json
+
+    from sr_core.config import load_config
+
+    preset, name, steps, repeat = argv[0], argv[1], int(argv[2]), int(argv[3])
+    cfg = load_config(preset)
+    b, p, s = getattr(cfg, name).batch_size, cfg.data.hr_patch_size, cfg.data.scale
+    rng = np.random.default_rng(0)
+    hr = rng.integers(0, 256, (b, p, p, 3)).astype(np.float32)
+    lr = rng.integers(0, 256, (b, p // s, p // s, 3)).astype(np.float32)
+    print(json.dumps({"seconds_per_step": step_seconds(cfg, name, lr, hr, steps, repeat),
+                      "torch": torch.__version__, "threads": torch.get_num_threads()}))
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

@@ -91,7 +91,7 @@ def data_wait_share(trainer, patch_dir, batch_size: int, steps: int) -> tuple[fl
 def run(ctx: Context) -> list[Figure]:
     from sr_core.config import load_config
 
-    fig = ctx.figure("2", unit="patches/s (div2k SRResNet, b16, 96 px)", peer="plain Keras train_on_batch")
+    fig = ctx.figure("2", unit="patches/s (SRResNet of the largest preset run)", peer="plain Keras train_on_batch")
     fig.columns = ["preset net", "model", "batch x HR patch", "srbench trainer patches/s", "with XLA patches/s",
                    "plain Keras train_on_batch patches/s", "srbench / Keras", "PyTorch CL patches/s", "srbench / PyTorch"]
     presets = ["smoke"] if ctx.smoke else ["quick", "div2k"]
@@ -116,7 +116,7 @@ def run(ctx: Context) -> list[Figure]:
             else:
                 model = keras_peer(cfg, name)
                 keras_s = step_seconds(ctx, lambda: model.train_on_batch(lr, hr), steps)
-                torch_s = torch_peer(cfg, name, lr, hr, steps, ctx) if torch_peer else None
+                torch_s = torch_peer(preset, name, steps, ctx.repeat) if torch_peer else None
             best = min(ours, xla)
             row = [preset, name, f"{b} x {cfg.data.hr_patch_size}", b / ours, b / xla,
                    b / keras_s if keras_s else None, keras_s / best if keras_s else None,
@@ -158,10 +158,24 @@ _TORCH_NOTE = (
 
 
 def _torch_peer():
-    try:
-        import torch  # noqa: F401
-    except Exception:  # noqa: BLE001 - absent or broken install: measured without the PyTorch peer
-        return None
-    from benchmarks.torch_peer import step_seconds as torch_step_seconds
+    """Seconds per step of the PyTorch twin, measured in a child process; None when torch is absent."""
+    import importlib.util
+    import json
+    import os
+    import subprocess
+    import sys
 
-    return torch_step_seconds
+    from benchmarks.suite import ROOT
+
+    if importlib.util.find_spec("torch") is None:
+        return None
+
+    def measure(preset: str, name: str, steps: int, repeat: int) -> float | None:
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.torch_peer", preset, name, str(steps), str(repeat)],
+                              cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if proc.returncode != 0:
+            print(f"  PyTorch peer failed: {proc.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+            return None
+        return json.loads(proc.stdout.strip().splitlines()[-1])["seconds_per_step"]
+
+    return measure
