@@ -1,0 +1,196 @@
+"""Fault injection: real ``srbench`` processes on the smoke preset, damaged and killed as an operator
+would find them, then run again (issue 13, "Done when"). Each rerun must complete by itself, name
+what it repaired, and leave nothing behind.
+
+One first night is shared (module fixture); every test works on its own copy of its roots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sr_core import layout
+from sr_core.config import load_config
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SRBENCH = [sys.executable, "-m", "srbench.cli"]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    return env
+
+
+def srbench(*args: str, roots: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    cmd = [*SRBENCH, *args, "--preset", "smoke", "--data-dir", str(roots / "data"),
+           "--reports-dir", str(roots / "reports")]
+    return subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def _cfg(roots: Path):
+    return load_config("smoke", data_dir=roots / "data", reports_dir=roots / "reports")
+
+
+def _runs(roots: Path) -> list[str]:
+    return sorted(p.parent.name for p in (roots / "reports").glob("*/report.html"))
+
+
+@pytest.fixture(scope="module")
+def first_night(tmp_path_factory) -> Path:
+    roots = tmp_path_factory.mktemp("night")
+    out = srbench("run", roots=roots)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return roots
+
+
+@pytest.fixture
+def roots(first_night, tmp_path) -> Path:
+    copy = tmp_path / "roots"
+    shutil.copytree(first_night, copy, symlinks=True)
+    return copy
+
+
+def _malicious_result(marker: Path) -> bytes:
+    # Prefect's own record format with a pickle payload, as Prefect would write it for a
+    # pickle-serialized task result: what an attacker with write access to the data root can plant.
+    from prefect._internal.result_records import ResultRecord, ResultRecordMetadata
+    from prefect.serializers import PickleSerializer
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.write_text, (marker, "pwned"))
+
+    return ResultRecord(metadata=ResultRecordMetadata(serializer=PickleSerializer()),
+                        result=Payload()).serialize()
+
+
+def test_a_night_after_many_damaged_files_repairs_them_and_completes(roots, tmp_path):
+    cfg = _cfg(roots)
+    # 1. a truncated training shard
+    patch_dir = layout.patches_dir(cfg)
+    manifest = json.loads((patch_dir / "manifest.json").read_text())
+    shard = patch_dir / manifest["splits"]["train"]["shards"][0]["file"]
+    shard.write_bytes(shard.read_bytes()[:200])
+    # 2. the newest SRCNN checkpoint truncated
+    ckpt = layout.checkpoint_dir(cfg, "srcnn") / "ckpt"
+    newest = max(ckpt.glob("ckpt-*.index"), key=lambda p: int(p.name.split("-")[1].split(".")[0]))
+    data_file = next(ckpt.glob(newest.name.replace(".index", ".data-*")))
+    data_file.write_bytes(data_file.read_bytes()[:10])
+    # 3. garbage history, 4. a truncated Prefect database, 5. a planted pickle result
+    history = roots / "reports" / "history.parquet"
+    history.write_bytes(b"PAR1 garbage")
+    db = roots / "data" / "prefect" / "prefect.db"
+    for journal in db.parent.glob("prefect.db-*"):
+        journal.unlink()
+    with open(db, "r+b") as f:
+        f.truncate(db.stat().st_size // 3)
+    from tasks.data import dataset_cache_key, results_dir
+
+    marker = tmp_path / "pwned"
+    planted = results_dir(cfg) / dataset_cache_key(None, {"cfg": cfg})  # the key this night looks up
+    planted.write_bytes(_malicious_result(marker))
+    before = _runs(roots)
+
+    out = srbench("run", roots=roots)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-6000:]
+    assert not marker.exists(), "a planted result file ran code"
+    assert f"ignoring cached task result {planted}" in log
+    assert f"rebuilding the patches: patch shard {shard} is corrupt" in log
+    assert f"checkpoint {ckpt / newest.name.replace('.index', '')} is unreadable" in log
+    assert f"{history} is unreadable" in log and "rebuilt" in log
+    assert f"the local Prefect database {db} is damaged" in log
+    from sr_core.records import patches_problem
+    from sr_core.results import read_history
+
+    assert patches_problem(patch_dir) is None
+    after = _runs(roots)
+    assert len(after) == len(before) + 1
+    assert set(read_history(history)["run_id"]) == set(after)  # both nights, the first one rebuilt
+    assert list(history.parent.glob("history.parquet.damaged-*"))
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_a_night_sigkilled_in_training_leaves_no_server_and_the_next_night_completes(roots):
+    cfg = _cfg(roots)
+    for model in ("srcnn", "srresnet", "srgan"):  # make this night train again
+        shutil.rmtree(layout.checkpoint_dir(cfg, model))
+    log_path = roots / "killed.log"
+    with open(log_path, "w") as log_file:
+        proc = subprocess.Popen([*SRBENCH, "run", "--preset", "smoke", "--data-dir", str(roots / "data"),
+                                 "--reports-dir", str(roots / "reports")], cwd=ROOT, env=_env(),
+                                stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 240
+            while "stage train" not in log_path.read_text() and time.monotonic() < deadline:
+                assert proc.poll() is None, log_path.read_text()[-3000:]
+                time.sleep(0.2)
+            server = [pid for pid in _children(proc.pid)
+                      if "uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+            assert server, "no temporary Prefect server found"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in server) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in server), "the temporary Prefect server outlived the killed run"
+
+    before = _runs(roots)
+    out = srbench("run", roots=roots)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-6000:]
+    assert len(_runs(roots)) == len(before) + 1
+    leftovers = [p for p in (roots / "data").rglob("*") if ".tmp-" in p.name]
+    assert leftovers == []
+
+
+def test_two_runs_at_once_train_one_checkpoint_folder_in_turn(roots):
+    steps_override = "srcnn.steps=40"  # a model this data root has not trained yet
+    cfg = load_config("smoke", [steps_override], data_dir=roots / "data", reports_dir=roots / "reports")
+    ckpt_dir = layout.checkpoint_dir(cfg, "srcnn")
+    assert not ckpt_dir.exists()
+    registry = layout.registry_path(roots / "data")
+    before = len(json.loads(registry.read_text())["models"])
+    cmd = [*SRBENCH, "train", "--preset", "smoke", "--model", "srcnn", "--set", steps_override,
+           "--data-dir", str(roots / "data"), "--reports-dir", str(roots / "reports")]
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+    steps = [int(line.split(",")[0]) for line in (ckpt_dir / "curves.csv").read_text().splitlines()[1:]]
+    assert steps == sorted(set(steps)) and steps[-1] == 40, "interleaved or duplicate steps in curves.csv"
+    new = [e for e in json.loads(registry.read_text())["models"][before:]]
+    assert [(e["name"], e["step"]) for e in new] == [("srcnn", 40)], new
