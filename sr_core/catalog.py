@@ -225,6 +225,14 @@ def model_spec(name: str) -> ModelSpec:
         raise ValueError(f"unknown model {name!r}: choose from {', '.join(MODEL_NAMES)}") from None
 
 
+def method_spec(method: str) -> InterpolationSpec | ModelSpec:
+    """What method ``method`` is: an interpolation or a learned model (``.learned`` tells which)."""
+    spec = INTERPOLATIONS.get(method) or MODELS.get(method)
+    if spec is None:
+        raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHOD_NAMES)}")
+    return spec
+
+
 def method_label(method: str, cfg: PipelineConfig | None = None) -> str:
     """The display label of any method: 'Bicubic', 'SRCNN (residual, 32/16)', or the name itself
     for a method the catalogue does not know (an extra model file). Without ``cfg``, the base label."""

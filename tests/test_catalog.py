@@ -54,6 +54,10 @@ def test_every_spec_points_at_real_config_sections():
         assert spec.steps(load_config("smoke")) == getattr(load_config("smoke"), spec.name).steps
         assert set(spec.requires) <= set(catalog.MODEL_NAMES)
     assert catalog.is_learned("srgan") and not catalog.is_learned("bicubic")
+    assert catalog.method_spec("srgan").learned and not catalog.method_spec("bilinear").learned
+    assert catalog.method_spec("bicubic").description(4) == "MATLAB imresize x4, bicubic"
+    with pytest.raises(ValueError, match="unknown method 'nearest': choose from bicubic, bilinear, srcnn"):
+        catalog.method_spec("nearest")
     assert catalog.is_interpolation("bilinear") and not catalog.is_interpolation("srcnn")
 
 
