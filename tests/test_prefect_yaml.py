@@ -97,7 +97,17 @@ def test_documented_automations_validate_against_prefects_schema():
                         "srbench-regression": ["srbench.regression"],
                         "srbench-crash-zombie-runs": sorted(
                             ["prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
-                             "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed"])}
+                             "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed"]),
+                        "srbench-flow-run-crashed": ["prefect.flow-run.Crashed"],
+                        "srbench-no-nightly-in-26h": ["prefect.flow-run.Completed"]}
+    # The crash alert covers exactly the deployments the project defines.
+    crashed = next(a for a in automations if a.name == "srbench-flow-run-crashed")
+    deployments = {d["name"] for name in ("prefect.yaml", "prefect-docker.yaml")
+                   for d in yaml.safe_load((ROOT / name).read_text())["deployments"]}
+    assert set(crashed.trigger.match_related["prefect.resource.name"]) == deployments
+    silent = next(a for a in automations if a.name == "srbench-no-nightly-in-26h")
+    assert silent.trigger.posture == "Proactive" and silent.trigger.within.total_seconds() == 26 * 3600
+    assert silent.trigger.match_related["prefect.resource.name"] in ("nightly-div2k", ["nightly-div2k"])
     zombie = next(a for a in automations if a.name == "srbench-crash-zombie-runs")
     assert zombie.trigger.posture == "Proactive" and zombie.trigger.after == {"prefect.flow-run.heartbeat"}
     assert zombie.trigger.for_each == {"prefect.resource.id"}
