@@ -200,3 +200,24 @@ def test_the_guard_leaves_a_large_enough_pad_alone(tmp_path, caplog):
         upscale.model_upscaler(path, 4, tile_size=16, tile_pad=24)
         upscale.model_upscaler(path, 4, tile_size=None, tile_pad=0)  # untiled: no pad needed
     assert caplog.text == ""
+
+
+def test_layer_receptive_field_follows_the_layer_graph():
+    # Each window counts at the resolution it runs at, branches by their own path: a linear walk
+    # over model.layers would let the early bicubic branch shrink the trunk's reach below.
+    import keras
+
+    from sr_core.models.layers import BicubicUpsample, DepthToSpace
+
+    lr = keras.Input((None, None, 3))
+    skip = BicubicUpsample(4)(lr)  # created first: 2 LR px, x4
+    x = keras.layers.Conv2D(48, 9, padding="same")(lr)  # 4 LR px
+    x = DepthToSpace(4)(x)
+    x = keras.layers.Conv2D(3, 5, dilation_rate=2, padding="same")(x)  # 4 HR px = 1 LR px
+    model = keras.Model(lr, keras.layers.Add()([skip, x]))
+    assert upscale.layer_receptive_field(model) == 5
+
+    inner = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(3, 7, padding="same")])
+    outer_in = keras.Input((None, None, 3))
+    nested = keras.Model(outer_in, keras.layers.Conv2D(3, 3, padding="same")(inner(outer_in)))
+    assert upscale.layer_receptive_field(nested) == 3 + 1
