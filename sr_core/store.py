@@ -74,7 +74,8 @@ class Store:
 
     # Addresses ----------------------------------------------------------------------------------
 
-    def _full(self, rel: str = "") -> str:
+    def fs_path(self, rel: str = "") -> str:
+        """``rel`` as a path of :attr:`fs` (no protocol); refuses '..' and empty parts."""
         rel = rel.strip("/")
         if rel and any(part in ("", ".", "..") for part in rel.split("/")):
             raise ValueError(f"{rel!r} is not a plain relative path inside {self.root}")
@@ -82,7 +83,7 @@ class Store:
 
     def url(self, rel: str = "") -> str:
         """The full URL (or local path) of ``rel`` inside the root."""
-        full = self._full(rel)
+        full = self.fs_path(rel)
         return full if self.local is not None and not is_url(self.root) else self.fs.unstrip_protocol(full)
 
     def child(self, rel: str) -> Store:
@@ -92,14 +93,14 @@ class Store:
     # Reading ------------------------------------------------------------------------------------
 
     def exists(self, rel: str) -> bool:
-        return bool(self.fs.exists(self._full(rel)))
+        return bool(self.fs.exists(self.fs_path(rel)))
 
     def is_file(self, rel: str) -> bool:
-        return bool(self.fs.isfile(self._full(rel)))
+        return bool(self.fs.isfile(self.fs_path(rel)))
 
     def read_bytes(self, rel: str) -> bytes:
         try:
-            return self.fs.cat_file(self._full(rel))
+            return self.fs.cat_file(self.fs_path(rel))
         except FileNotFoundError:
             raise FileNotFoundError(f"{self.url(rel)} does not exist") from None
 
@@ -109,7 +110,7 @@ class Store:
     def listdir(self, rel: str = "") -> list[tuple[str, bool]]:
         """``(name, is_dir)`` of each entry directly inside ``rel``, sorted; empty when it is missing."""
         try:
-            entries = self.fs.ls(self._full(rel), detail=True)
+            entries = self.fs.ls(self.fs_path(rel), detail=True)
         except FileNotFoundError:
             return []
         out = []
@@ -128,7 +129,7 @@ class Store:
         """Copy one file to a local path (atomically)."""
         local = Path(local)
         with atomic_path(local) as tmp:
-            self.fs.get_file(self._full(rel), str(tmp))
+            self.fs.get_file(self.fs_path(rel), str(tmp))
         return local
 
     # Writing ------------------------------------------------------------------------------------
@@ -136,10 +137,10 @@ class Store:
     def write_bytes(self, rel: str, data: bytes) -> str:
         """Write one file atomically (temp + rename here, a single PUT on an object store)."""
         if self.local is not None:
-            with atomic_path(Path(self._full(rel))) as tmp:
+            with atomic_path(Path(self.fs_path(rel))) as tmp:
                 tmp.write_bytes(data)
         else:
-            self.fs.pipe_file(self._full(rel), data)
+            self.fs.pipe_file(self.fs_path(rel), data)
         return self.url(rel)
 
     def write_text(self, rel: str, text: str) -> str:
@@ -148,12 +149,12 @@ class Store:
     def upload(self, local: str | os.PathLike[str], rel: str) -> str:
         """Copy one local file into the store, atomically."""
         if self.local is not None:
-            dest = Path(self._full(rel))
+            dest = Path(self.fs_path(rel))
             if Path(local).resolve() != dest.resolve():
                 with atomic_path(dest) as tmp:
                     tmp.write_bytes(Path(local).read_bytes())
         else:
-            self.fs.put_file(str(local), self._full(rel))
+            self.fs.put_file(str(local), self.fs_path(rel))
         return self.url(rel)
 
     def upload_dir(self, local_dir: str | os.PathLike[str], rel: str, marker: str = PUBLISHED_MARKER,
@@ -173,7 +174,7 @@ class Store:
 
     def remove(self, rel: str) -> None:
         try:
-            self.fs.rm_file(self._full(rel))
+            self.fs.rm_file(self.fs_path(rel))
         except FileNotFoundError:
             pass
 
