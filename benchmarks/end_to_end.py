@@ -61,6 +61,11 @@ def run(ctx: Context) -> list[Figure]:
     cfg = load_config("quick", data_dir=data_dir, reports_dir=reports_dir)
     fig.summary = (f"One cold run from fresh data and report folders: {wall / 60:.1f} min (target 8). Load average "
                    "during the run is in the header; the run is not repeated (it trains three models).")
+    fig.limits = ("Training is ~90% of the run (quick preset: 800 + 500 + 150 steps; figure 2 gives the step "
+                  "times); on a quiet 2-core machine the lead measured 11.0 min before this work, of which "
+                  "the Prefect start 23 s, evaluation 8 s. The remaining lever is the per-step cost of the "
+                  "quick networks' convolutions on 2 cores, which the presets' model quality fixes; this "
+                  "figure is also the most sensitive to the shared machine's load (no peer to divide by).")
     if not (DATASETS / "Set5").is_dir():
         fig.notes.append(f"held-out check not run: {DATASETS} is absent")
         return [fig]

@@ -150,6 +150,19 @@ def run(ctx: Context) -> list[Figure]:
     ]
     if torch_peer is None:
         fig.notes.append(_TORCH_NOTE)
+    limits = []
+    if fig.ratio < 1.0:
+        limits.append("the trainer's step is the same Keras forward/backward and Adam update as train_on_batch; "
+                      "it adds a distribution-strategy wrapper and reads the losses back as Python floats every "
+                      "step (a device sync the loop needs for the NaN guard and the curves)")
+    if share >= 0.05:
+        limits.append(f"{share:.0%} of the loop waits on the input pipeline: on this shared CPU the pipeline's "
+                      "threads compete with the step's for the same two cores (figure 1)")
+    if torch_pps and value < 1.15 * torch_pps:
+        limits.append("PyTorch's channels-last convolutions (oneDNN as well) are as fast or faster for these "
+                      "small-channel layers; XLA on CPU does not fuse the convolutions themselves")
+    if limits and not ctx.smoke:
+        fig.limits = "; ".join(limits) + "."
     return [fig]
 
 
