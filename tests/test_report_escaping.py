@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 import pytest
 
 from sr_core.report import render_index, render_report, update_history
-from tests.helpers_report import make_run, tiny_model
+from tests.helpers_report import make_run
 
 HOSTILE = "Q\"uo'te<i>&amp;"
 VALUES = {"preset": HOSTILE + "P", "dataset": HOSTILE + "D", "label": HOSTILE + "L",
@@ -50,11 +50,11 @@ def _parse(page: str) -> _Page:
 def hostile_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     reports = root / "reports"
-    run_dir = make_run(reports, FOLDER, "2026-01-01T01:00:00Z", model_path=tiny_model(root / "models"))
+    run_dir = make_run(reports, FOLDER, "2026-01-01T01:00:00Z")  # bicubic + bilinear: no TensorFlow
     run_json = run_dir / "run.json"
     run = json.loads(run_json.read_text())
     run.update(preset=VALUES["preset"], dataset=VALUES["dataset"], run_id=VALUES["run_id"])
-    run["methods"]["srcnn"]["label"] = VALUES["label"]
+    run["methods"]["bilinear"]["label"] = VALUES["label"]
     run["methods"]["bicubic"]["label"] = VALUES["bicubic"]
     run_json.write_text(json.dumps(run))
     update_history(run_dir, reports)
