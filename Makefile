@@ -4,12 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PRESET ?= quick
 
-.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke lock
+.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke lock mutation
 
 help:
 	@echo "make run    - set up .venv and run the nightly pipeline on the offline 'quick' preset"
 	@echo "make test   - set up .venv (and headless Chromium) and run the whole test suite"
 	@echo "make test-fast - the suite without slow/browser tests"
+	@echo "make mutation - mutmut over the core modules (MUTATE='sr_core.metrics*' for one), kill rate per module"
 	@echo "make bench  - run every benchmark (issue 12's figures) and regenerate BENCHMARKS.md (about an hour on 2 cores)"
 	@echo "make bench-smoke - the benchmark suite at tiny sizes (seconds): checks it runs, writes to $(BENCH_SMOKE_OUT)"
 
@@ -43,7 +44,16 @@ test: setup setup-browser
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not browser" -q
 
-.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke lock
+.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke lock mutation
+
+# Mutation testing (docs/testing.md). CPU-heavy: one module at a time on a shared machine, e.g.
+#   make mutation MUTATE='sr_core.metrics*'
+MUTATE ?= sr_core.metrics* sr_core.resize* sr_core.results* sr_core.crops* sr_core.report* sr_core.config* \
+          sr_core.upscale* sr_core.registry* sr_core.training.checkpoints*
+MUTATION_JOBS ?= 2
+mutation: setup
+	$(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(foreach m,$(MUTATE),'$(m)')
+	$(BIN)/python tests/mutation_summary.py --survivors
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info mutants

@@ -290,7 +290,9 @@ def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance:
         prev = earlier.sort_values("started_at").iloc[-1]
         drop = float(prev["mean_psnr_y"]) - float(row["mean_psnr_y"])
         if drop > tolerance:
-            findings.append({"method": row["method"], "label": row.get("label") or row["method"],
+            label = row.get("label")  # pandas 3 reads a missing label as NaN, which is truthy
+            findings.append({"method": row["method"], "label": label if isinstance(label, str) and label
+                             else row["method"],
                              "run_id": run_id, "previous_run_id": prev["run_id"],
                              "psnr_y": float(row["mean_psnr_y"]),
                              "previous_psnr_y": float(prev["mean_psnr_y"]),

@@ -84,7 +84,8 @@ def test_report_escapes_labels_preset_dataset_and_run_id(hostile_run):
 
 
 def test_index_escapes_labels_preset_dataset_run_id_and_folder(hostile_run):
-    reports, _ = hostile_run
+    reports, run_dir = hostile_run
+    render_report(run_dir)  # the index links runs that have a report
     page = render_index(reports).read_text()
     parsed = _assert_safe(page, [VALUES["preset"], VALUES["dataset"], VALUES["run_id"], VALUES["label"],
                                  VALUES["bicubic"]])
