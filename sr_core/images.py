@@ -172,6 +172,18 @@ def to_rgb_uint8(img: np.ndarray, *, bgr: bool = False) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+def as_rgb_image(img: np.ndarray, name: str | Path = "<array>") -> np.ndarray:
+    """:func:`to_rgb_uint8` for an array from elsewhere (a notebook, another library), raising
+    :class:`ImageReadError` naming ``name``; also bounded by :func:`max_image_pixels`."""
+    img = np.asarray(img)
+    if img.ndim >= 2:
+        check_pixel_limit(img.shape[0], img.shape[1], name)
+    try:
+        return to_rgb_uint8(img)
+    except ValueError as exc:
+        raise ImageReadError(name, str(exc), "Pass an HxW, HxWx3 or HxWx4 array of pixels.") from None
+
+
 def decode_image(data: bytes, name: str | Path = "<bytes>", *, max_pixels: int | None = None) -> np.ndarray:
     """Decode encoded image bytes (PNG, JPEG, ...) to uint8 RGB; ``name`` is used in errors.
 

@@ -121,7 +121,14 @@ def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
 
 
 def downscale(hr: np.ndarray, scale: int) -> np.ndarray:
-    """The degradation: MATLAB bicubic ``imresize(hr, 1/scale)`` of a modcropped uint8 HR image."""
+    """The degradation: MATLAB bicubic ``imresize(hr, 1/scale)`` of a modcropped uint8 HR image.
+
+    Raises :class:`sr_core.images.ImageTooSmallError` when a side is shorter than ``scale``."""
+    if min(hr.shape[:2]) < scale:
+        from sr_core.images import ImageTooSmallError
+
+        raise ImageTooSmallError("<HR image>", f"it is {hr.shape[1]}x{hr.shape[0]} pixels; shrinking it "
+                                 f"x{scale} needs at least {scale}x{scale}", "Use a larger image.")
     hr = modcrop(hr, scale)
     return imresize(hr, output_shape=(hr.shape[0] // scale, hr.shape[1] // scale), scale=1.0 / scale)
 

@@ -24,6 +24,7 @@ import numpy as np
 from sr_core import catalog, resize
 from sr_core.config import PipelineConfig
 from sr_core.export import load_model, read_sidecar
+from sr_core.images import check_min_size
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ class Upscaler:
     def __call__(self, lr: np.ndarray) -> np.ndarray:
         if lr.dtype != np.uint8 or lr.ndim != 3 or lr.shape[2] != 3:
             raise ValueError(f"{self.name}: expected a uint8 HxWx3 LR image, got {lr.dtype} {lr.shape}")
+        check_min_size(lr, 2, "<LR image>", f"{self.name} upscaling (the models pad by reflection)")
         return self.run(lr)
 
     def timed(self, lr: np.ndarray) -> tuple[np.ndarray, float]:
