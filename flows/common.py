@@ -1,4 +1,8 @@
-"""What every srbench flow shares: run ids, run names, the config parameter and stage tracking."""
+"""What every srbench flow shares: run names and stage tracking.
+
+A reported run keeps its stage bookkeeping in its run folder (``RunDir.stages``), where the failure
+hook (``tasks.hooks``) reads it: no module-global state, no import back into flows.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +10,14 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from prefect import get_run_logger
 from prefect.context import FlowRunContext
 from prefect.runtime import flow_run as runtime_flow_run
 
-from sr_core.config import PipelineConfig, load_config
-
-from flows.ids import RUN_ID_TIME_FORMAT, new_run_id  # noqa: F401  (re-exported)
-
-
-def resolve_config(preset: str, overrides: list[str] | None, config: PipelineConfig | dict | None) -> PipelineConfig:
-    """The flow's config: a full ``config`` wins; otherwise ``preset`` plus ``key=value`` overrides."""
-    if config is not None:
-        cfg = config if isinstance(config, PipelineConfig) else PipelineConfig.model_validate(config)
-        if overrides:
-            tree = cfg.model_dump(mode="json")
-            preset_name = cfg.preset if cfg.preset in ("smoke", "quick", "div2k") else "quick"
-            # Re-apply the overrides on top of the given config (load_config merges 'extra' first).
-            return load_config(preset_name, overrides, extra=tree)
-        return cfg
-    return load_config(preset, overrides or [])
+from sr_core.config import PipelineConfig, resolve_config
+from sr_core.runrecords import RunDir, StageProgress, check_run_id, new_run_id
 
 
 def _preset_of(parameters: dict[str, Any]) -> str:
@@ -72,50 +61,40 @@ def _rebuild_stage_failed(stage: str, error_type: str, error: str) -> StageFaile
     return exc
 
 
-@dataclass
-class RunInfo:
-    """What a flow's failure hook needs to know about the run it is cleaning up after."""
+class RunTracker:
+    """The stages of a reported run, saved to ``stages.json`` in its run folder as they change."""
 
-    run_id: str
-    reports_dir: str
-    preset: str
-    started_at: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
-    stage: str = "config"
-    stages_done: list[str] = field(default_factory=list)
-    wall_times: dict[str, float] = field(default_factory=dict)
+    def __init__(self, run: RunDir, progress: StageProgress):
+        self.run, self.progress = run, progress
+        self.save()
 
+    @property
+    def started_at(self) -> str:
+        return self.progress.started_at
 
-# Keyed by Prefect flow run id. State hooks run in the flow's own process, so they can read it.
-_RUNS: dict[str, RunInfo] = {}
+    @property
+    def wall_times(self) -> dict[str, float]:
+        return dict(self.progress.wall_times)
 
+    def enter(self, name: str) -> None:
+        self.progress.stage = name
+        self.save()
 
-def current_flow_run_id() -> str | None:
-    ctx = FlowRunContext.get()
-    return str(ctx.flow_run.id) if ctx and ctx.flow_run else None
+    def done(self, name: str, seconds: float) -> None:
+        self.progress.stages_done.append(name)
+        self.progress.wall_times[name] = round(seconds, 3)
+        self.save()
 
-
-def register_run(info: RunInfo) -> RunInfo:
-    flow_run_id = current_flow_run_id()
-    if flow_run_id:
-        _RUNS[flow_run_id] = info
-    return info
-
-
-def run_info(flow_run_id: Any) -> RunInfo | None:
-    return _RUNS.get(str(flow_run_id))
-
-
-def forget_run(flow_run_id: Any = None) -> None:
-    """Drop a finished run's bookkeeping (the current flow run's by default)."""
-    _RUNS.pop(str(flow_run_id or current_flow_run_id()), None)
+    def save(self) -> None:
+        self.run.write_stages(self.progress)
 
 
 @contextlib.contextmanager
-def stage(name: str, info: RunInfo | None = None) -> Iterator[None]:
-    """Log a stage, remember it for the failure hook, and re-raise errors as :class:`StageFailed`."""
+def stage(name: str, tracker: RunTracker | None = None) -> Iterator[None]:
+    """Log a stage, record it for the failure hook, and re-raise errors as :class:`StageFailed`."""
     logger = get_run_logger()
-    if info is not None:
-        info.stage = name
+    if tracker is not None:
+        tracker.enter(name)
     logger.info("stage %s: started", name)
     started = time.perf_counter()
     try:
@@ -126,27 +105,26 @@ def stage(name: str, info: RunInfo | None = None) -> Iterator[None]:
         logger.error("stage %s failed: %s: %s", name, type(exc).__name__, exc)
         raise StageFailed(name, exc) from exc
     seconds = time.perf_counter() - started
-    if info is not None:
-        info.stages_done.append(name)
-        info.wall_times[name] = round(seconds, 3)
+    if tracker is not None:
+        tracker.done(name, seconds)
     logger.info("stage %s: done in %.1f s", name, seconds)
 
 
+def current_flow_run_id() -> str | None:
+    ctx = FlowRunContext.get()
+    return str(ctx.flow_run.id) if ctx and ctx.flow_run else None
+
+
 def start_reported_run(preset: str, overrides: list[str] | None, config: PipelineConfig | dict | None,
-                       run_id: str | None) -> tuple[PipelineConfig, str, RunInfo]:
-    """The opening of a flow that writes a report: pick the run id, register the run for the failure
-    hook, and resolve the config inside the ``config`` stage."""
-    preset_name = config.preset if isinstance(config, PipelineConfig) else preset
-    run_id = run_id or new_run_id(preset_name)
-    info = register_run(RunInfo(run_id=run_id, reports_dir="reports", preset=preset_name))
-    with stage("config", info):
+                       run_id: str | None) -> tuple[PipelineConfig, str, RunTracker]:
+    """The opening of a flow that writes a report: the ``config`` stage resolves the config and checks
+    the run id; the run's stage record starts in its run folder."""
+    started_at = dt.datetime.now(dt.timezone.utc).isoformat()
+    t0 = time.perf_counter()
+    with stage("config"):
         cfg = resolve_config(preset, overrides, config)
-        info.reports_dir = str(cfg.reports_dir)
-    return cfg, run_id, info
-
-
-def chunked(items: list[str], size: int) -> list[list[str]]:
-    """Consecutive chunks of at most ``size`` items (the last may be shorter)."""
-    if size < 1:
-        raise ValueError(f"chunk size must be >= 1, got {size}")
-    return [items[i:i + size] for i in range(0, len(items), size)]
+        run_id = check_run_id(run_id or new_run_id(cfg.preset))
+    progress = StageProgress(run_id=run_id, preset=cfg.preset, flow_run_id=current_flow_run_id(),
+                             started_at=started_at, stage="config", stages_done=["config"],
+                             wall_times={"config": round(time.perf_counter() - t0, 3)})
+    return cfg, run_id, RunTracker(RunDir(cfg.reports_dir, run_id), progress)

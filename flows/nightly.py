@@ -11,7 +11,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import forget_run, run_name, start_reported_run
+from flows.common import run_name, start_reported_run
 from flows.pipeline import TaskRunnerKind, data_stages, evaluation_stages, training_stage
 from sr_core.config import PipelineConfig
 from tasks.hooks import record_failure
@@ -42,13 +42,12 @@ def nightly(
             with ``task_runner='dask'`` and no address a temporary local cluster is used.
         run_id: the run folder name; default ``<preset>-<UTC timestamp>``.
     """
-    cfg, run_id, info = start_reported_run(preset, overrides, config, run_id)
-    patch_dir = data_stages(cfg, info)
-    trained = training_stage(cfg, patch_dir, run_id, info, concurrent=concurrent_training)
+    cfg, run_id, tracker = start_reported_run(preset, overrides, config, run_id)
+    patch_dir = data_stages(cfg, tracker)
+    trained = training_stage(cfg, patch_dir, run_id, tracker, concurrent=concurrent_training)
     models = {name: summary["path"] for name, summary in trained.items() if name in cfg.eval.methods}
-    result = evaluation_stages(cfg, models, run_id, info, trained=trained, task_runner=task_runner,
+    result = evaluation_stages(cfg, models, run_id, tracker, trained=trained, task_runner=task_runner,
                                dask_address=dask_address,
                                extra_meta={"flow": "nightly", "patch_dir": patch_dir})
     print(f"srbench {run_id}: report at {result['report']}")
-    forget_run()
     return result

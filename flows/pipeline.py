@@ -13,13 +13,14 @@ from prefect import flow, get_run_logger, unmapped
 from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import RunInfo, chunked, stage
+from flows.common import RunTracker, stage
 from sr_core import catalog, layout
 from sr_core.config import PipelineConfig
+from sr_core.results import NightSummary, Regression
 from tasks.data import download_task_for, prepare_patches_task_for
 from tasks.evaluation import upscale_and_score, write_parquet
 from tasks.events import emit_regression, emit_run_completed
-from tasks.reporting import publish_artifacts, render_index, render_report, update_history, write_run_metadata
+from tasks.reporting import begin_evaluation, publish_artifacts, record_history, summarize, write_report
 from tasks.training import train_task_for
 
 TaskRunnerKind = Literal["threads", "dask"]
@@ -30,7 +31,7 @@ def models_to_train(cfg: PipelineConfig) -> list[str]:
     return catalog.with_prerequisites(catalog.learned_methods(cfg.eval.methods))
 
 
-def data_stages(cfg: PipelineConfig, info: RunInfo | None) -> str:
+def data_stages(cfg: PipelineConfig, info: RunTracker | None) -> str:
     """download -> prepare; both cached by fingerprint. Returns the patch directory."""
     with stage("download", info):
         download_task_for(cfg)(cfg)
@@ -39,7 +40,7 @@ def data_stages(cfg: PipelineConfig, info: RunInfo | None) -> str:
     return patch_dir
 
 
-def training_stage(cfg: PipelineConfig, patch_dir: str, run_id: str, info: RunInfo | None,
+def training_stage(cfg: PipelineConfig, patch_dir: str, run_id: str, info: RunTracker | None,
                    models: list[str] | None = None, concurrent: bool = False) -> dict[str, dict[str, Any]]:
     """Train the requested models, each after the models it starts from. Sequential by default (one
     GPU); ``concurrent`` submits them all at once (a model waits only for its prerequisites, so
@@ -107,67 +108,54 @@ def resolve_registered_models(cfg: PipelineConfig) -> dict[str, str]:
     return models
 
 
-def run_dir_for(cfg: PipelineConfig, run_id: str) -> Path:
-    return layout.run_dir(cfg, run_id)
-
-
 # --------------------------------------------------------------------------------------------------
-# Evaluation and report
+# Evaluation and report: the steps of sr_core.usecases, one stage each
 
 
 @flow(name="score-validation", flow_run_name="score-validation-{run_id}",
       task_runner=ThreadPoolTaskRunner(max_workers=2), persist_result=False)
-def score_validation(cfg: PipelineConfig, models: dict[str, str], run_id: str,
-                     started_at: str) -> list[dict[str, Any]]:
-    """Upscale and score the validation split in parallel chunks of ``cfg.eval.chunk_size`` images.
+def score_validation(cfg: PipelineConfig, models: dict[str, str], run_id: str, started_at: str,
+                     chunks: list[list[str]]) -> list[dict[str, Any]]:
+    """Upscale and score the validation chunks in parallel.
 
     A subflow, so its task runner (threads or Dask) is chosen per run with ``with_options``.
     """
-    from sr_core.evaluation import validation_ids
-
-    ids = list(validation_ids(cfg))
-    if not ids:
-        raise ValueError(f"the validation split of {cfg.data.dataset!r} has no images")
-    chunks = chunked(ids, cfg.eval.chunk_size)
-    run_dir = run_dir_for(cfg, run_id)
     get_run_logger().info("scoring %d validation images in %d chunks of <= %d with %s",
-                          len(ids), len(chunks), cfg.eval.chunk_size, ", ".join(cfg.eval.methods))
+                          sum(len(c) for c in chunks), len(chunks), cfg.eval.chunk_size,
+                          ", ".join(cfg.eval.methods))
     futures = upscale_and_score.map(unmapped(cfg), unmapped(models), chunks, unmapped(run_id),
-                                    list(range(len(chunks))), unmapped(str(run_dir)),
-                                    unmapped(started_at))
+                                    list(range(len(chunks))), unmapped(started_at))
     return futures.result()
 
 
-def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, info: RunInfo,
+def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, tracker: RunTracker,
                       trained: dict[str, dict[str, Any]] | None = None,
                       task_runner: TaskRunnerKind = "threads", dask_address: str | None = None,
                       extra_meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """run.json -> score chunks -> Parquet -> HTML -> history -> index -> artifacts and alert events."""
-    run_dir = run_dir_for(cfg, run_id)
+    """The evaluate-and-report sequence of ``sr_core.usecases``, each step a stage, then the
+    night's artifacts and events."""
     meta = {"prefect": _prefect_meta(), "trained": trained or {}, **(extra_meta or {})}
-    with stage("evaluate", info):
-        write_run_metadata(cfg, run_id, models, info.started_at, dict(info.wall_times), meta)
+    started_at = tracker.started_at
+    with stage("evaluate", tracker):
+        chunks = begin_evaluation(cfg, models, run_id, started_at, tracker.wall_times, meta)
         runner = make_task_runner(task_runner, dask_address)
-        parts = score_validation.with_options(task_runner=runner)(cfg, models, run_id, info.started_at)
-    with stage("parquet", info):
-        metrics_path = write_parquet(parts, str(run_dir))
-    with stage("report", info):
+        parts = score_validation.with_options(task_runner=runner)(cfg, models, run_id, started_at, chunks)
+    with stage("parquet", tracker):
+        metrics_path = write_parquet(cfg, run_id, parts)
+    with stage("report", tracker):
         meta["executed_on"] = sorted({p["executed_on"] for p in parts})
-        write_run_metadata(cfg, run_id, models, info.started_at, dict(info.wall_times), meta)
-        report_path = render_report(str(run_dir))
-    with stage("history", info):
-        history_path = update_history(str(run_dir), str(cfg.reports_dir))
-        index_path = render_index(str(cfg.reports_dir))
-    with stage("summary", info):
-        summary = night_summary(cfg, run_id, metrics_path, history_path)
-        publish_artifacts(run_id, summary["rows"], report_path, summary["previous_run_id"],
-                          summary["regressions"], cfg.eval.regression_tolerance_db)
+        report_path = write_report(cfg, models, run_id, started_at, tracker.wall_times, meta)
+    with stage("history", tracker):
+        history_path, index_path = record_history(cfg, run_id)
+    with stage("summary", tracker):
+        summary = summarize(cfg, run_id)
+        publish_artifacts(run_id, cfg.preset, summary, report_path, cfg.eval.regression_tolerance_db)
         alert_on_regressions(cfg, run_id, summary)
         emit_run_completed(run_id, cfg.preset, str(Path(report_path).resolve()),
-                           {row["method"]: row["psnr_y"] for row in summary["rows"]})
-    return {"run_id": run_id, "run_dir": str(run_dir), "metrics": metrics_path, "report": report_path,
-            "history": history_path, "index": index_path, "models": models,
-            "executed_on": meta["executed_on"], **summary}
+                           {row.method: row.psnr_y for row in summary.rows})
+    return {"run_id": run_id, "run_dir": str(layout.run_dir(cfg, run_id)), "metrics": metrics_path,
+            "report": report_path, "history": history_path, "index": index_path, "models": models,
+            "executed_on": meta["executed_on"], **summary.model_dump(mode="json")}
 
 
 def _prefect_meta() -> dict[str, Any]:
@@ -181,57 +169,11 @@ def _prefect_meta() -> dict[str, Any]:
             "deployment_id": str(ctx.flow_run.deployment_id) if ctx.flow_run.deployment_id else None}
 
 
-def night_summary(cfg: PipelineConfig, run_id: str, metrics_path: str, history_path: str) -> dict[str, Any]:
-    """Per-method means (full images) with deltas vs bicubic and vs the previous night, and the
-    methods that regressed by more than ``cfg.eval.regression_tolerance_db`` (Y-PSNR)."""
-    from sr_core.results import find_regressions, read_history, read_metrics, run_summary
-
-    summary = run_summary(read_metrics(metrics_path))
-    history = read_history(history_path)
-    this = history[history["run_id"] == run_id]
-    previous_run_id = None
-    previous_means: dict[str, float] = {}
-    if not this.empty:
-        first = this.iloc[0]
-        earlier = history[(history["preset"] == first["preset"]) & (history["dataset"] == first["dataset"])
-                          & (history["started_at"] < first["started_at"]) & (history["run_id"] != run_id)]
-        if not earlier.empty:
-            previous_run_id = str(earlier.sort_values("started_at").iloc[-1]["run_id"])
-            prev = earlier[earlier["run_id"] == previous_run_id]
-            previous_means = {str(r["method"]): r["mean_psnr_y"] for r in prev.to_dict("records")}
-    rows = []
-    for rec in summary.to_dict("records"):
-        method = str(rec["method"])
-        prev = previous_means.get(method)
-        now = rec.get("mean_psnr_y")
-        rows.append({
-            "method": method,
-            "n_images": int(rec.get("n_images") or 0),
-            "model_step": None if rec.get("model_step") is None or rec.get("model_step") != rec.get("model_step")
-            else int(rec["model_step"]),
-            "psnr_y": _clean(now), "ssim_y": _clean(rec.get("mean_ssim_y")),
-            "psnr_rgb": _clean(rec.get("mean_psnr_rgb")), "ssim_rgb": _clean(rec.get("mean_ssim_rgb")),
-            "delta_bicubic_db": _clean(rec.get("delta_psnr_y")),
-            "delta_previous_db": None if prev is None or _clean(now) is None or _clean(prev) is None
-            else float(now) - float(prev),
-        })
-    regressions = [{**r, "delta_db": -float(r["drop_db"])}
-                   for r in find_regressions(history, run_id, cfg.eval.regression_tolerance_db)]
-    return {"rows": rows, "previous_run_id": previous_run_id, "regressions": regressions}
-
-
-def _clean(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if number != number else number
-
-
-def alert_on_regressions(cfg: PipelineConfig, run_id: str, summary: dict[str, Any]) -> None:
+def alert_on_regressions(cfg: PipelineConfig, run_id: str, summary: NightSummary | dict[str, Any]) -> None:
     """Emit ``srbench.regression`` (with the numbers) when a method fell beyond the tolerance."""
-    if summary["regressions"]:
+    regressions = [Regression.model_validate(r) for r in summary["regressions"]]
+    if regressions:
         get_run_logger().warning("regression beyond %.2f dB: %s", cfg.eval.regression_tolerance_db,
-                                 ", ".join(f"{r['method']} {r['delta_db']:+.2f} dB" for r in summary["regressions"]))
-        emit_regression(run_id, cfg.preset, summary["regressions"], cfg.eval.regression_tolerance_db,
+                                 ", ".join(f"{r.method} -{r.drop_db:.2f} dB" for r in regressions))
+        emit_regression(run_id, cfg.preset, regressions, cfg.eval.regression_tolerance_db,
                         summary["previous_run_id"])

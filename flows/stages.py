@@ -12,7 +12,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import forget_run, new_run_id, resolve_config, run_name, stage, start_reported_run
+from flows.common import run_name, stage, start_reported_run
 from flows.pipeline import (
     TaskRunnerKind,
     data_stages,
@@ -22,7 +22,8 @@ from flows.pipeline import (
     training_stage,
 )
 from sr_core.catalog import MODEL_NAMES
-from sr_core.config import PipelineConfig
+from sr_core.config import PipelineConfig, resolve_config
+from sr_core.runrecords import new_run_id
 from tasks.hooks import record_failure
 
 
@@ -58,10 +59,8 @@ def benchmark(preset: str = "quick", overrides: list[str] | None = None,
               config: PipelineConfig | None = None, task_runner: TaskRunnerKind = "threads",
               dask_address: str | None = None, run_id: str | None = None) -> dict[str, Any]:
     """Evaluate the newest registered models (no training) and write a full report."""
-    cfg, run_id, info = start_reported_run(preset, overrides, config, run_id)
-    with stage("models", info):
+    cfg, run_id, tracker = start_reported_run(preset, overrides, config, run_id)
+    with stage("models", tracker):
         models = resolve_registered_models(cfg)
-    result = evaluation_stages(cfg, models, run_id, info, task_runner=task_runner,
-                               dask_address=dask_address, extra_meta={"flow": "benchmark"})
-    forget_run()
-    return result
+    return evaluation_stages(cfg, models, run_id, tracker, task_runner=task_runner,
+                             dask_address=dask_address, extra_meta={"flow": "benchmark"})

@@ -440,3 +440,16 @@ def load_config(
         path, value = parse_override(item)
         _apply(tree, path, value, item)
     return PipelineConfig.model_validate(tree)
+
+
+def resolve_config(preset: str, overrides: list[str] | None, config: PipelineConfig | dict | None) -> PipelineConfig:
+    """A flow's config from its parameters: a full ``config`` wins; otherwise ``preset`` plus
+    ``key=value`` overrides (applied on top of ``config`` too when both are given)."""
+    if config is not None:
+        cfg = config if isinstance(config, PipelineConfig) else PipelineConfig.model_validate(config)
+        if overrides:
+            preset_name = cfg.preset if cfg.preset in _PRESETS else "quick"
+            # Re-apply the overrides on top of the given config (load_config merges 'extra' first).
+            return load_config(preset_name, overrides, extra=cfg.model_dump(mode="json"))
+        return cfg
+    return load_config(preset, overrides or [])

@@ -1,33 +1,36 @@
 """Upscale the validation split with every method and score it: path in, path out.
 
-The orchestration calls these in order, each from its own task:
+The steps, in the order :mod:`sr_core.usecases` runs them (the flow as stages, the CLI in one call):
 
-1. :func:`validation_ids` -> the image ids, cut into chunks of ``eval.chunk_size``;
-2. :func:`write_run_json` -> ``run_dir/run.json`` (run id, config, fingerprints, models);
-3. :func:`evaluate_images` per chunk -> a partial Parquet, plus region crops under ``run_dir/images``;
-4. :func:`merge_metrics` -> ``run_dir/metrics.parquet`` (the notes of every chunk go into run.json);
-5. ``sr_core.report``: ``update_history``, ``render_report``, ``render_index``.
+1. :func:`validation_ids` -> the image ids, cut into chunks of ``eval.chunk_size`` (:func:`chunks`);
+2. :func:`write_run_json` -> ``run.json`` (run id, config, fingerprints, models);
+3. :func:`evaluate_images` per chunk -> a partial Parquet, plus region crops under ``images/``;
+4. :func:`merge_metrics` -> ``metrics.parquet`` (the notes of every chunk go into run.json);
+5. ``sr_core.report``: ``render_report``, ``update_history``, ``render_index``.
+
+Every path in a run folder comes from :class:`sr_core.runrecords.RunDir`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from sr_core import catalog, layout
-from sr_core.atomic import write_json
 from sr_core.config import PipelineConfig
 from sr_core.crops import regions_for_image
+from sr_core.export import read_sidecar, sidecar_path
 from sr_core.metrics import score
 from sr_core.results import NOTES_KEY, asset_relpath, concat_metrics, metrics_table, utc, write_table
-from sr_core.upscale import Upscaler, interpolation_upscaler, model_upscaler, read_model_sidecar
+from sr_core.runrecords import ExportSidecar, MethodInfo, RunDir, RunRecord
+from sr_core.upscale import Upscaler, interpolation_upscaler, model_upscaler
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,14 @@ def validation_ids(cfg: PipelineConfig) -> list[str]:
 
 
 def chunks(ids: list[str], size: int) -> list[list[str]]:
+    """Consecutive chunks of at most ``size`` ids (the last may be shorter)."""
+    if size < 1:
+        raise ValueError(f"chunk size must be >= 1, got {size}")
     return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def as_run_dir(run_dir: str | Path | RunDir) -> RunDir:
+    return run_dir if isinstance(run_dir, RunDir) else RunDir.at(run_dir)
 
 
 def method_order(cfg: PipelineConfig, models: dict[str, str | Path]) -> list[str]:
@@ -97,7 +107,7 @@ def evaluate_images(
     out_path: str | Path,
     *,
     started_at: datetime | str | None = None,
-    run_dir: str | Path | None = None,
+    run_dir: str | Path | RunDir | None = None,
     records: Iterable[Any] | None = None,
     progress: Progress | None = None,
 ) -> Path:
@@ -109,9 +119,10 @@ def evaluate_images(
     for the report. ``records`` replaces the data source (an iterable of ImageRecord with ``lr``).
     """
     out_path = Path(out_path)
-    run_dir = Path(run_dir) if run_dir is not None else layout.run_dir(cfg, run_id)
+    run = as_run_dir(run_dir) if run_dir is not None else layout.run_dir(cfg, run_id)
     if started_at is None:
-        started_at = _run_json_started_at(run_dir)
+        record = run.read_run()
+        started_at = record.started_at if record else None
     started = utc(started_at)
     scale = cfg.data.scale
     if image_ids is None and records is None:
@@ -129,7 +140,7 @@ def evaluate_images(
         regions, region_notes = regions_for_image(cfg, record.image_id, hr)
         notes.extend(n for n in region_notes if n not in notes)
         for region in regions[1:]:
-            _save_png(run_dir / asset_relpath(record.image_id, region.name, "hr"), region.cut(hr))
+            _save_png(run.path / asset_relpath(record.image_id, region.name, "hr"), region.cut(hr))
         for up in upscalers:
             sr, seconds = up.timed(lr)
             if sr.shape != hr.shape:
@@ -138,7 +149,7 @@ def evaluate_images(
             for region in regions:
                 hr_cut, sr_cut = region.cut(hr), region.cut(sr)
                 if region.kind != "full":
-                    _save_png(run_dir / asset_relpath(record.image_id, region.name, up.name), sr_cut)
+                    _save_png(run.path / asset_relpath(record.image_id, region.name, up.name), sr_cut)
                 rows.append({
                     "run_id": run_id, "started_at": started, "dataset": cfg.data.dataset, "split": SPLIT,
                     "image_id": record.image_id, "method": up.name, "model_step": up.step,
@@ -158,33 +169,19 @@ def evaluate_images(
     return write_table(metrics_table(rows, notes), out_path)
 
 
-def _run_json_started_at(run_dir: Path) -> str | None:
-    path = Path(run_dir) / "run.json"
-    if path.is_file():
-        try:
-            return json.loads(path.read_text()).get("started_at")
-        except ValueError:
-            return None
-    return None
-
-
-def merge_metrics(parts: list[str | Path], run_dir: str | Path) -> Path:
-    """Concatenate the chunks into ``run_dir/metrics.parquet``; their notes are added to run.json."""
-    run_dir = Path(run_dir)
+def merge_metrics(parts: list[str | Path], run_dir: str | Path | RunDir) -> Path:
+    """Concatenate the chunks into the run's ``metrics.parquet``; their notes are added to run.json."""
+    run = as_run_dir(run_dir)
     table, notes = concat_metrics([Path(p) for p in parts])
-    run = read_run_json(run_dir)
-    if run.get("started_at") and table.num_rows:
-        import pyarrow as pa
-
-        started = pa.array([utc(run["started_at"])] * table.num_rows, type=table.schema.field("started_at").type)
+    record = run.read_run()
+    if record is not None and table.num_rows:
+        started = pa.array([utc(record.started_at)] * table.num_rows, type=table.schema.field("started_at").type)
         table = table.set_column(table.schema.get_field_index("started_at"), "started_at", started)
     table = table.replace_schema_metadata({NOTES_KEY: json.dumps(notes).encode()})
-    path = write_table(table, run_dir / "metrics.parquet")
-    if run:
-        merged = list(run.get("notes") or [])
-        merged.extend(n for n in notes if n not in merged)
-        run["notes"] = merged
-        write_json(run_dir / "run.json", run)
+    path = write_table(table, run.metrics)
+    if record is not None:
+        record.notes.extend(n for n in notes if n not in record.notes)
+        run.write_run(record)
     return path
 
 
@@ -192,54 +189,44 @@ def merge_metrics(parts: list[str | Path], run_dir: str | Path) -> Path:
 # run.json
 
 
-def read_run_json(run_dir: str | Path) -> dict[str, Any]:
-    path = Path(run_dir) / "run.json"
-    if not path.is_file():
-        return {}
-    return json.loads(path.read_text())
-
-
-def method_info(cfg: PipelineConfig, models: dict[str, str | Path]) -> tuple[dict[str, dict], list[str]]:
-    """Per-method label, kind, model path and step (from the model's sidecar), and variant notes."""
-    info: dict[str, dict] = {}
+def method_info(cfg: PipelineConfig, models: dict[str, str | Path]) -> tuple[dict[str, MethodInfo], list[str]]:
+    """Per-method label, kind, model path, step and fingerprint (from the model's sidecar), and
+    variant notes."""
+    info: dict[str, MethodInfo] = {}
     notes: list[str] = []
     for method in method_order(cfg, models):
         if catalog.is_interpolation(method) and method not in models:
             spec = catalog.INTERPOLATIONS[method]
-            info[method] = {"label": spec.label, "kind": "interpolation", "model_path": None,
-                            "step": None, "description": spec.description(cfg.data.scale)}
+            info[method] = MethodInfo(label=spec.label, kind="interpolation",
+                                      description=spec.description(cfg.data.scale))
             continue
         path = Path(models[method])
-        sidecar = read_model_sidecar(path) if path.is_file() else {}
+        # A model given by path (``--model NAME=PATH``) may come without a sidecar.
+        sidecar = read_sidecar(path) if sidecar_path(path).is_file() else None
         spec = catalog.MODELS.get(method)
-        label = sidecar.get("label") or (spec.label_for(cfg) if spec else path.stem)
-        entry = {"label": str(label), "kind": "model", "model_path": str(path), "step": sidecar.get("step"),
-                 "created": sidecar.get("created") or sidecar.get("created_at"),
-                 "fingerprint": sidecar.get("fingerprint")}
-        variant = sidecar.get("variant_note") or sidecar.get("note") or sidecar.get("notes")
-        if isinstance(variant, list):
-            variant = "; ".join(map(str, variant))
+        label = (sidecar.label if sidecar else None) or (spec.label_for(cfg) if spec else path.stem)
+        info[method] = MethodInfo(label=str(label), kind="model", model_path=str(path),
+                                  step=sidecar.step if sidecar else None,
+                                  created_at=sidecar.created_at if sidecar else None,
+                                  model_fingerprint=sidecar.model_fingerprint if sidecar else None)
         spec_note = spec.variant_note(_model_config(sidecar, cfg)) if spec else None
         if spec_note:
-            notes.append(f"{method} is the variant {label}: {spec_note}" + (f"; {variant}" if variant else ""))
-        elif variant:
-            notes.append(f"{method} ({label}): {variant}")
-        info[method] = entry
+            notes.append(f"{method} is the variant {label}: {spec_note}")
     for method in skipped_methods(cfg, models):
         notes.append(skipped_note(method))
     return info, notes
 
 
-def _model_config(sidecar: dict[str, Any], cfg: PipelineConfig) -> PipelineConfig:
+def _model_config(sidecar: ExportSidecar | None, cfg: PipelineConfig) -> PipelineConfig:
     """The config a model was trained with (from its sidecar), else the run's own."""
     try:
-        return PipelineConfig.model_validate(sidecar["config"])
-    except (KeyError, TypeError, ValueError):
+        return PipelineConfig.model_validate(sidecar.config) if sidecar and sidecar.config else cfg
+    except ValueError:
         return cfg
 
 
 def write_run_json(
-    run_dir: str | Path,
+    run_dir: str | Path | RunDir,
     cfg: PipelineConfig,
     run_id: str,
     *,
@@ -249,14 +236,14 @@ def write_run_json(
     notes: list[str] | tuple[str, ...] = (),
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write (or update) ``run_dir/run.json``: what was run, on what, with which models.
+    """Write (or update) the run's ``run.json``: what was run, on what, with which models.
 
-    Existing wall times and notes are kept and merged, so tasks can add theirs as they finish.
+    Existing wall times and notes are kept and merged, so steps can add theirs as they finish.
     """
-    run_dir = Path(run_dir)
-    old = read_run_json(run_dir)
+    run = as_run_dir(run_dir)
+    old = run.read_run()
     methods, variant_notes = method_info(cfg, models or {})
-    all_notes = list(old.get("notes") or [])
+    all_notes = list(old.notes) if old else []
     all_notes.extend(n for n in [*variant_notes, *notes] if n not in all_notes)
     try:
         from sr_core.sources import open_source
@@ -264,10 +251,11 @@ def write_run_json(
         source = open_source(cfg).describe()
     except Exception as exc:  # noqa: BLE001 - the description is informative only
         source = {"error": str(exc)}
-    run = {
-        **old,
+    kept = old.model_dump() if old else {}
+    record = RunRecord.model_validate({
+        **kept,
         "run_id": run_id,
-        "started_at": utc(started_at or old.get("started_at")).isoformat(),
+        "started_at": utc(started_at or (old.started_at if old else None)).isoformat(),
         "preset": cfg.preset,
         "dataset": cfg.data.dataset,
         "split": SPLIT,
@@ -276,41 +264,9 @@ def write_run_json(
         "config_fingerprint": cfg.fingerprint(),
         "data_fingerprint": cfg.data_fingerprint(),
         "source": source,
-        "methods": methods,
-        "wall_times": {**(old.get("wall_times") or {}), **(wall_times or {})},
+        "methods": {m: i.model_dump() for m, i in methods.items()},
+        "wall_times": {**(old.wall_times if old else {}), **(wall_times or {})},
         "notes": all_notes,
-    }
-    if extra:
-        run.update(extra)
-    return write_json(run_dir / "run.json", run)
-
-
-def evaluate_run(cfg: PipelineConfig, models: dict[str, str | Path], run_id: str, *,
-                 progress: Progress | None = None, started_at: datetime | str | None = None) -> Path:
-    """The whole evaluation in one process (the CLI's path): run.json, chunks, merge. Returns run_dir."""
-    run_dir = layout.run_dir(cfg, run_id)
-    started = utc(started_at)
-    write_run_json(run_dir, cfg, run_id, models=models, started_at=started)
-    ids = validation_ids(cfg)
-    if progress is not None:
-        progress(0, len(ids), "starting")
-    parts = []
-    t0 = time.perf_counter()
-    done = 0
-    for n, chunk in enumerate(chunks(ids, cfg.eval.chunk_size)):
-        def chunk_progress(i: int, _total: int, image_id: str, base: int = done) -> None:
-            if progress is not None:
-                progress(base + i, len(ids), image_id)
-        parts.append(evaluate_images(cfg, models, chunk, run_id, run_dir / "parts" / f"chunk-{n:04d}.parquet",
-                                     started_at=started, run_dir=run_dir, progress=chunk_progress))
-        done += len(chunk)
-    merge_metrics(parts, run_dir)
-    write_run_json(run_dir, cfg, run_id, models=models, started_at=started,
-                   wall_times={"evaluate": round(time.perf_counter() - t0, 3)})
-    for part in parts:
-        part.unlink(missing_ok=True)
-    try:
-        (run_dir / "parts").rmdir()
-    except OSError:
-        pass
-    return run_dir
+        **(extra or {}),
+    })
+    return run.write_run(record)

@@ -1,21 +1,24 @@
 """Exported models: a ``.keras`` file plus a JSON sidecar, written atomically, loaded in safe mode.
 
 Layout: ``layout.models_dir(cfg)/<name>/<UTC timestamp>-<model fingerprint>/<name>.keras`` and
-``<name>.json`` beside it. The sidecar holds the model name and label, the training step, the full
-config, the model and data fingerprints, the final metrics, and the tensorflow/keras/srbench versions.
+``<name>.json`` beside it. The sidecar (:class:`sr_core.runrecords.ExportSidecar`) holds the model name
+and label, the training step, the full config, the model and data fingerprints, the final metrics, the
+tensorflow/keras/srbench versions, and the ``.keras`` file's sha256 and size (checked before reuse).
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from sr_core import catalog, layout
 from sr_core.atomic import atomic_dir
 from sr_core.config import PipelineConfig
+from sr_core.runrecords import ExportSidecar, RecordError, file_digest, read_record, write_record
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,27 +43,57 @@ def _versions() -> dict[str, str]:
     return {"tensorflow": tf.__version__, "keras": keras.__version__, "srbench": sr_core.__version__}
 
 
-def read_sidecar(path: str | Path) -> dict[str, Any]:
+def sidecar_path(path: str | Path) -> Path:
     """The sidecar of a ``.keras`` file (or the sidecar path itself)."""
     path = Path(path)
-    sidecar = path.with_suffix(".json") if path.suffix == ".keras" else path
-    try:
-        return json.loads(sidecar.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no sidecar {sidecar} next to the model; was it exported by srbench?") from None
+    return path.with_suffix(".json") if path.suffix == ".keras" else path
+
+
+def read_sidecar(path: str | Path) -> ExportSidecar:
+    """The validated sidecar of a ``.keras`` file (or of the sidecar path itself)."""
+    sidecar = sidecar_path(path)
+    if not sidecar.is_file():
+        raise RecordError(sidecar, "no sidecar next to the model; was it exported by srbench?")
+    return read_record(sidecar, ExportSidecar, "model sidecar")
+
+
+def export_problem(keras_file: str | Path, meta: ExportSidecar) -> str | None:
+    """Why an export cannot be trusted (missing, or not the file its sidecar describes); None if fine.
+
+    Exports from before checksums were recorded are "unverified": returned as None here, and
+    :func:`find_export` does not reuse them.
+    """
+    keras_file = Path(keras_file)
+    if not keras_file.is_file():
+        return "file missing"
+    if meta.keras_size is not None and keras_file.stat().st_size != meta.keras_size:
+        return f"size {keras_file.stat().st_size} bytes, the sidecar says {meta.keras_size} (truncated?)"
+    if meta.keras_sha256 is not None and file_digest(keras_file)[0] != meta.keras_sha256:
+        return "checksum differs from the sidecar's (damaged or replaced)"
+    return None
 
 
 def find_export(cfg: PipelineConfig, name: str, step: int) -> ExportResult | None:
-    """An existing export of this exact model (same fingerprint and step), so reruns don't duplicate."""
+    """An existing, intact export of this exact model (same fingerprint and step), so reruns don't
+    duplicate. An export whose file does not match its sidecar's checksum is never reused."""
     root = layout.models_dir(cfg) / name
     fingerprint = cfg.model_fingerprint(name)
     for folder in sorted(root.glob(f"*-{fingerprint}"), reverse=True):
         keras_file, sidecar = folder / f"{name}.keras", folder / f"{name}.json"
-        if keras_file.is_file() and sidecar.is_file():
+        if not (keras_file.is_file() and sidecar.is_file()):
+            continue
+        try:
             meta = read_sidecar(sidecar)
-            if meta.get("step") == step:
-                return ExportResult(name, meta["label"], keras_file, sidecar, step,
-                                    meta.get("metrics", {}), meta.get("seconds", 0.0))
+        except RecordError as exc:
+            log.warning("not reusing %s: %s", keras_file, exc)
+            continue
+        if meta.step != step:
+            continue
+        problem = export_problem(keras_file, meta) or (None if meta.keras_sha256 else "no checksum recorded")
+        if problem:
+            log.warning("not reusing the export %s: %s; exporting again", keras_file, problem)
+            continue
+        return ExportResult(name, meta.label, keras_file, sidecar, step, meta.metrics, meta.seconds)
     return None
 
 
@@ -73,18 +106,18 @@ def export_model(model, cfg: PipelineConfig, name: str, *, step: int, metrics: d
     root = layout.models_dir(cfg) / name
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{fingerprint}"
-    sidecar = {
-        "name": name, "label": label, "step": int(step), "scale": cfg.data.scale,
-        "model_fingerprint": fingerprint, "data_fingerprint": cfg.data_fingerprint(),
-        "metrics": {k: float(v) for k, v in (metrics or {}).items()}, "seconds": float(seconds),
-        "created_at": now.isoformat(), "versions": _versions(), "keras_file": f"{name}.keras",
-        "config": cfg.model_dump(mode="json"),
-    }
     with atomic_dir(final) as staging:
         model.save(staging / f"{name}.keras")
-        (staging / f"{name}.json").write_text(json.dumps(sidecar, indent=2, sort_keys=True, default=str) + "\n")
+        sha256, size = file_digest(staging / f"{name}.keras")
+        sidecar = ExportSidecar(
+            name=name, label=label, step=int(step), scale=cfg.data.scale, model_fingerprint=fingerprint,
+            data_fingerprint=cfg.data_fingerprint(), metrics={k: float(v) for k, v in (metrics or {}).items()},
+            seconds=float(seconds), created_at=now.isoformat(), versions=_versions(),
+            keras_file=f"{name}.keras", keras_sha256=sha256, keras_size=size,
+            config=cfg.model_dump(mode="json"))
+        write_record(staging / f"{name}.json", sidecar)
     return ExportResult(name, label, final / f"{name}.keras", final / f"{name}.json", int(step),
-                        sidecar["metrics"], float(seconds))
+                        sidecar.metrics, float(seconds))
 
 
 def load_model(path: str | Path):

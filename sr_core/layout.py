@@ -1,4 +1,7 @@
-"""Where every artifact lives under the data and reports roots (one place, so nobody guesses)."""
+"""Where every artifact lives under the data and reports roots (one place, so nobody guesses).
+
+The paths inside one run folder belong to :class:`sr_core.runrecords.RunDir`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,11 @@ import re
 from pathlib import Path
 
 from sr_core.config import PipelineConfig
+from sr_core.runrecords import RunDir
+
+HISTORY_FILE = "history.parquet"
+INDEX_FILE = "index.html"
+REGISTRY_FILE = "registry.json"
 
 
 def dataset_slug(dataset: str) -> str:
@@ -33,11 +41,20 @@ def models_dir(cfg: PipelineConfig) -> Path:
 
 
 def registry_path(data_dir: str | Path) -> Path:
-    return Path(data_dir) / "models" / "registry.json"
+    return Path(data_dir) / "models" / REGISTRY_FILE
 
 
-def run_dir(cfg: PipelineConfig, run_id: str) -> Path:
-    return Path(cfg.reports_dir) / run_id
+def run_dir(cfg: PipelineConfig, run_id: str) -> RunDir:
+    """The run folder ``<reports_dir>/<run_id>``; refuses a run id that would leave the reports dir."""
+    return RunDir(cfg.reports_dir, run_id)
+
+
+def history_path(reports_dir: str | Path) -> Path:
+    return Path(reports_dir) / HISTORY_FILE
+
+
+def index_path(reports_dir: str | Path) -> Path:
+    return Path(reports_dir) / INDEX_FILE
 
 
 def prefect_home(data_dir: str | Path) -> Path:

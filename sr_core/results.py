@@ -19,7 +19,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pydantic import ConfigDict
+
 from sr_core.atomic import atomic_path
+from sr_core.numbers import number
+from sr_core.runrecords import Record, RecordError, RunDir, RunRecord
 
 METRIC_COLUMNS = ("psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y")
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -79,7 +83,7 @@ def slug(text: str) -> str:
 
 def asset_relpath(image_id: str, region: str, method: str) -> str:
     """Where a region crop of one method (or ``hr``) is saved, relative to the run folder."""
-    return f"images/{slug(image_id)}/{slug(region)}__{slug(method)}.png"
+    return f"{RunDir.IMAGES}/{slug(image_id)}/{slug(region)}__{slug(method)}.png"
 
 
 def utc(ts: datetime | str | pd.Timestamp | None = None) -> datetime:
@@ -104,8 +108,23 @@ def write_table(table: pa.Table, path: str | Path) -> Path:
     return path
 
 
+def _read_table(path: str | Path, schema: pa.Schema, what: str) -> pa.Table:
+    """A Parquet table with exactly ``schema``'s columns; any problem is a RecordError naming the file."""
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise RecordError(path, f"cannot read the {what}: {exc}") from None
+    missing = [name for name in schema.names if name not in table.column_names]
+    if missing:
+        raise RecordError(path, f"not a valid {what}: column(s) {', '.join(missing)} missing")
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise RecordError(path, f"not a valid {what}: {exc}") from None
+
+
 def read_metrics(path: str | Path) -> pd.DataFrame:
-    return pq.read_table(path, schema=METRICS_SCHEMA).to_pandas()
+    return _read_table(path, METRICS_SCHEMA, "metrics table").to_pandas()
 
 
 def table_notes(path: str | Path) -> list[str]:
@@ -164,13 +183,24 @@ def run_summary(metrics: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
-def history_rows(metrics: pd.DataFrame, run: dict[str, Any]) -> list[dict[str, Any]]:
-    labels = {m: info.get("label") for m, info in (run.get("methods") or {}).items()}
-    started = utc(run.get("started_at") or metrics["started_at"].iloc[0])
+def run_record(run: RunDir, metrics: pd.DataFrame, *, read: bool = True) -> RunRecord:
+    """The run's validated run.json or, when it has none (or ``read`` is False), what the metrics tell."""
+    record = run.read_run() if read else None
+    if record is not None:
+        return record
+    first = metrics.iloc[0] if len(metrics) else None
+    return RunRecord(run_id=str(first.run_id) if first is not None else run.run_id,
+                     started_at=utc(first.started_at if first is not None else None).isoformat(),
+                     dataset=str(first.dataset) if first is not None else "")
+
+
+def history_rows(metrics: pd.DataFrame, run: RunRecord) -> list[dict[str, Any]]:
+    labels = {m: info.label for m, info in run.methods.items()}
+    started = utc(run.started_at or metrics["started_at"].iloc[0])
     out = []
     for row in run_summary(metrics).to_dict("records"):
-        row.update(run_id=run["run_id"], started_at=started, preset=str(run.get("preset", "custom")),
-                   dataset=str(run.get("dataset") or metrics["dataset"].iloc[0]),
+        row.update(run_id=run.run_id, started_at=started, preset=run.preset,
+                   dataset=run.dataset or str(metrics["dataset"].iloc[0]),
                    label=labels.get(row["method"]))
         out.append({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()})
     return out
@@ -250,17 +280,16 @@ def rebuild_history(path: str | Path, reason: str = "") -> pa.Table:
         log.warning("%s is unreadable (%s); moved it to %s and rebuilding it from the run folders",
                     path, reason or "damaged", aside)
     rows: list[dict[str, Any]] = []
-    for metrics_path in sorted(path.parent.glob("*/metrics.parquet")):
-        run_dir = metrics_path.parent
+    for metrics_path in sorted(path.parent.glob(f"*/{RunDir.METRICS}")):
         try:
-            df = read_metrics(metrics_path)
+            run = RunDir.at(metrics_path.parent)
+            df = read_metrics(run.metrics)
             try:
-                run = json.loads((run_dir / "run.json").read_text())
-                run = run if isinstance(run, dict) else {}
-            except (OSError, ValueError):
-                run = {}
-            run.setdefault("run_id", str(df["run_id"].iloc[0]) if len(df) else run_dir.name)
-            rows += [_clean_row(r) for r in history_rows(df, run)] if len(df) else []
+                record = run_record(run, df)
+            except RecordError as exc:  # the metrics alone still make the history rows
+                log.warning("history rebuild: %s; using the metrics alone", exc)
+                record = run_record(run, df, read=False)
+            rows += [_clean_row(r) for r in history_rows(df, record)] if len(df) else []
         except Exception as exc:  # noqa: BLE001 - one bad run folder must not block the others
             log.warning("history rebuild: left out %s (%s: %s)", metrics_path, type(exc).__name__, exc)
     rows.sort(key=lambda r: (utc(r["started_at"]), r["run_id"], r["method"]))
@@ -270,11 +299,27 @@ def rebuild_history(path: str | Path, reason: str = "") -> pa.Table:
     return table
 
 
-def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance: float) -> list[dict[str, Any]]:
+class _Row(Record):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Regression(_Row):
+    """A method whose mean Y-PSNR fell more than the tolerance below the previous comparable run."""
+
+    method: str
+    label: str
+    run_id: str
+    previous_run_id: str
+    psnr_y: float
+    previous_psnr_y: float
+    drop_db: float  # previous - now, > tolerance_db: the one name of the regression number
+    tolerance_db: float
+
+
+def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance: float) -> list[Regression]:
     """Methods whose mean Y-PSNR in ``run_id`` fell more than ``tolerance`` dB below the previous run.
 
     "Previous" is the latest earlier run of the same preset and dataset that scored the same method.
-    Each finding: method, label, run_id, previous_run_id, psnr_y, previous_psnr_y, drop_db, tolerance_db.
     """
     if not isinstance(history, pd.DataFrame):
         history = read_history(history)
@@ -285,16 +330,72 @@ def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance:
                           & (history["dataset"] == row["dataset"]) & (history["run_id"] != run_id)
                           & (history["started_at"] < row["started_at"])]
         earlier = earlier.dropna(subset=["mean_psnr_y"])
-        if earlier.empty or row["mean_psnr_y"] is None or pd.isna(row["mean_psnr_y"]):
+        if earlier.empty or number(row["mean_psnr_y"]) is None:
             continue
         prev = earlier.sort_values("started_at").iloc[-1]
         drop = float(prev["mean_psnr_y"]) - float(row["mean_psnr_y"])
         if drop > tolerance:
             label = row.get("label")  # pandas 3 reads a missing label as NaN, which is truthy
-            findings.append({"method": row["method"], "label": label if isinstance(label, str) and label
-                             else row["method"],
-                             "run_id": run_id, "previous_run_id": prev["run_id"],
-                             "psnr_y": float(row["mean_psnr_y"]),
-                             "previous_psnr_y": float(prev["mean_psnr_y"]),
-                             "drop_db": drop, "tolerance_db": float(tolerance)})
+            findings.append(Regression(method=row["method"],
+                                       label=label if isinstance(label, str) and label else row["method"],
+                                       run_id=run_id, previous_run_id=prev["run_id"],
+                                       psnr_y=float(row["mean_psnr_y"]),
+                                       previous_psnr_y=float(prev["mean_psnr_y"]),
+                                       drop_db=drop, tolerance_db=float(tolerance)))
     return findings
+
+
+# --------------------------------------------------------------------------------------------------
+# The night's summary
+
+
+class SummaryRow(_Row):
+    """One method's means over the full images, with its deltas vs bicubic and vs the previous run."""
+
+    method: str
+    label: str | None = None
+    n_images: int
+    model_step: int | None = None
+    psnr_y: float | None = None
+    ssim_y: float | None = None
+    psnr_rgb: float | None = None
+    ssim_rgb: float | None = None
+    delta_bicubic_db: float | None = None
+    delta_previous_db: float | None = None
+
+
+class NightSummary(_Row):
+    rows: list[SummaryRow]
+    previous_run_id: str | None = None
+    regressions: list[Regression]
+
+
+def night_summary(metrics: pd.DataFrame, history: pd.DataFrame, run_id: str, tolerance_db: float) -> NightSummary:
+    """Per-method means (full images) with deltas vs bicubic and vs the previous comparable run
+    (same preset and dataset), and the methods that regressed by more than ``tolerance_db`` (Y-PSNR)."""
+    summary = run_summary(metrics)
+    this = history[history["run_id"] == run_id]
+    labels = {str(r["method"]): r.get("label") for r in this.to_dict("records")}
+    previous_run_id = None
+    previous_means: dict[str, float | None] = {}
+    if not this.empty:
+        first = this.iloc[0]
+        earlier = history[(history["preset"] == first["preset"]) & (history["dataset"] == first["dataset"])
+                          & (history["started_at"] < first["started_at"]) & (history["run_id"] != run_id)]
+        if not earlier.empty:
+            previous_run_id = str(earlier.sort_values("started_at").iloc[-1]["run_id"])
+            prev = earlier[earlier["run_id"] == previous_run_id]
+            previous_means = {str(r["method"]): number(r["mean_psnr_y"]) for r in prev.to_dict("records")}
+    rows = []
+    for rec in summary.to_dict("records"):
+        method = str(rec["method"])
+        now, prev = number(rec.get("mean_psnr_y")), previous_means.get(method)
+        step = number(rec.get("model_step"))
+        rows.append(SummaryRow(
+            method=method, label=labels.get(method) if isinstance(labels.get(method), str) else None,
+            n_images=int(rec.get("n_images") or 0), model_step=None if step is None else int(step),
+            psnr_y=now, ssim_y=number(rec.get("mean_ssim_y")), psnr_rgb=number(rec.get("mean_psnr_rgb")),
+            ssim_rgb=number(rec.get("mean_ssim_rgb")), delta_bicubic_db=number(rec.get("delta_psnr_y")),
+            delta_previous_db=None if now is None or prev is None else now - prev))
+    return NightSummary(rows=rows, previous_run_id=previous_run_id,
+                        regressions=find_regressions(history, run_id, tolerance_db))

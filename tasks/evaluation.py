@@ -1,4 +1,4 @@
-"""Evaluation tasks: upscale and score one chunk of validation images, merge the chunks.
+"""Evaluation tasks (adapters of :mod:`sr_core.usecases`): score one chunk, merge the chunks.
 
 ``upscale_and_score`` is mapped over chunks of ``cfg.eval.chunk_size`` image ids; each writes a
 partial Parquet file and returns its path, so chunks can run on threads or on Dask workers.
@@ -13,6 +13,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from sr_core import layout, usecases
 from sr_core.config import PipelineConfig
 
 
@@ -29,14 +30,11 @@ def _executed_on() -> str:
 @task(name="upscale_and_score", cache_policy=NO_CACHE,
       task_run_name="upscale-and-score-{chunk_index}")
 def upscale_and_score(cfg: PipelineConfig, models: dict[str, str], image_ids: list[str], run_id: str,
-                      chunk_index: int, run_dir: str, started_at: str) -> dict[str, Any]:
-    """Upscale ``image_ids`` with every configured method and score them into a partial Parquet
-    (``<run_dir>/parts/chunk-NNNN.parquet``); region crops go to ``<run_dir>/images``."""
-    from sr_core.evaluation import evaluate_images
-
-    out_path = Path(run_dir) / "parts" / f"chunk-{chunk_index:04d}.parquet"
-    path = evaluate_images(cfg, models, list(image_ids), run_id, out_path, started_at=started_at,
-                           run_dir=run_dir)
+                      chunk_index: int, started_at: str) -> dict[str, Any]:
+    """Upscale ``image_ids`` with every configured method and score them into the run's partial
+    table for this chunk; region crops go to the run's ``images/``."""
+    path = usecases.score_chunk(cfg, models, layout.run_dir(cfg, run_id), list(image_ids), chunk_index,
+                                started_at)
     where = _executed_on()
     get_run_logger().info("chunk %d (%d images: %s) scored on %s -> %s", chunk_index, len(image_ids),
                           ", ".join(image_ids[:5]) + (" ..." if len(image_ids) > 5 else ""), where, path)
@@ -44,17 +42,9 @@ def upscale_and_score(cfg: PipelineConfig, models: dict[str, str], image_ids: li
 
 
 @task(name="write_parquet", cache_policy=NO_CACHE, task_run_name="write-parquet")
-def write_parquet(parts: list[dict[str, Any]], run_dir: str) -> str:
-    """Merge the chunks' partial tables into ``<run_dir>/metrics.parquet``."""
-    from sr_core.evaluation import merge_metrics
-
+def write_parquet(cfg: PipelineConfig, run_id: str, parts: list[dict[str, Any]]) -> str:
+    """Merge the chunks' partial tables into the run's ``metrics.parquet``."""
     paths = [Path(part["path"]) for part in sorted(parts, key=lambda p: p["chunk"])]
-    merged = merge_metrics(paths, Path(run_dir))
+    merged = usecases.merge_scores(layout.run_dir(cfg, run_id), paths)
     get_run_logger().info("metrics of %d chunks merged into %s", len(paths), merged)
-    for path in paths:  # the merged table holds every row now
-        path.unlink(missing_ok=True)
-    try:
-        (Path(run_dir) / "parts").rmdir()
-    except OSError:
-        pass
     return str(merged)

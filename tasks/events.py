@@ -10,6 +10,8 @@ from typing import Any
 
 from prefect.events import emit_event
 
+from sr_core.results import Regression
+
 RUN_FAILED = "srbench.run.failed"
 REGRESSION = "srbench.regression"
 RUN_COMPLETED = "srbench.run.completed"
@@ -28,14 +30,17 @@ def emit_run_failed(run_id: str, preset: str, stage: str, error: str, **extra: A
                payload={"run_id": run_id, "stage": stage, "error": error, **extra})
 
 
-def emit_regression(run_id: str, preset: str, regressions: list[dict[str, Any]], tolerance_db: float,
+def emit_regression(run_id: str, preset: str, regressions: list[Regression], tolerance_db: float,
                     previous_run_id: str | None = None) -> None:
-    """One event for the night, listing every method whose PSNR fell by more than the tolerance."""
-    worst = min((r.get("delta_db", 0.0) for r in regressions), default=0.0)
+    """One event for the night, listing every method whose PSNR fell by more than the tolerance.
+
+    ``worst_delta_db`` is the largest drop as a (negative) change, the sign the automations expect.
+    """
+    worst = -max((r.drop_db for r in regressions), default=0.0)
     emit_event(event=REGRESSION, resource=_resource(run_id, preset),
                payload={"run_id": run_id, "previous_run_id": previous_run_id,
                         "tolerance_db": tolerance_db, "worst_delta_db": worst,
-                        "regressions": regressions})
+                        "regressions": [r.model_dump() for r in regressions]})
 
 
 def emit_run_completed(run_id: str, preset: str, report: str, means: dict[str, Any]) -> None:

@@ -57,7 +57,7 @@ def test_download_retries_only_transient_errors():
 def test_run_ids_are_sortable_and_unique():
     import datetime as dt
 
-    from flows.ids import new_run_id
+    from sr_core.runrecords import new_run_id
 
     early = new_run_id("div2k", dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.timezone.utc))
     late = new_run_id("div2k", dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.timezone.utc))
@@ -76,7 +76,7 @@ def test_stage_failed_names_the_stage_and_survives_pickling():
 
 
 def test_chunks_cover_every_id_once_in_order():
-    from flows.common import chunked
+    from sr_core.evaluation import chunks as chunked
 
     ids = [f"{i:04d}" for i in range(801, 824)]
     chunks = chunked(ids, 10)
@@ -86,7 +86,7 @@ def test_chunks_cover_every_id_once_in_order():
 
 
 def test_config_parameter_wins_and_overrides_apply_on_top(tmp_path):
-    from flows.common import resolve_config
+    from sr_core.config import resolve_config
 
     given = load_config("smoke", ["srcnn.steps=7"], data_dir=tmp_path)
     assert resolve_config("div2k", None, given) == given
@@ -121,14 +121,20 @@ def test_task_runner_choice(monkeypatch):
 
 
 def test_summary_markdown_shows_means_deltas_and_regressions():
+    from sr_core.results import NightSummary
     from tasks.reporting import summary_markdown
 
     rows = [{"method": "bicubic", "psnr_y": 26.5, "ssim_y": 0.75, "psnr_rgb": 25.0,
              "delta_bicubic_db": 0.0, "delta_previous_db": 0.0},
             {"method": "srgan", "psnr_y": 26.1, "ssim_y": 0.73, "psnr_rgb": 24.7,
              "delta_bicubic_db": -0.4, "delta_previous_db": -0.3}]
-    text = summary_markdown("div2k-20261125T020000000000Z", rows, "/r/report.html",
-                            "div2k-20261124T020000000000Z", [{"method": "srgan", "delta_db": -0.3}], 0.1)
+    regression = {"method": "srgan", "label": "SRGAN", "run_id": "div2k-20261125T020000000000Z",
+                  "previous_run_id": "div2k-20261124T020000000000Z", "psnr_y": 26.1, "previous_psnr_y": 26.4,
+                  "drop_db": 0.3, "tolerance_db": 0.1}
+    summary = NightSummary.model_validate({"rows": [{**r, "n_images": 2} for r in rows],
+                                           "previous_run_id": "div2k-20261124T020000000000Z",
+                                           "regressions": [regression]})
+    text = summary_markdown("div2k-20261125T020000000000Z", summary, "/r/report.html", 0.1)
     assert "| srgan | 26.10 | 0.7300 | 24.70 | -0.40 | -0.30 |" in text
     assert "file:///r/report.html" in text and "div2k-20261124T020000000000Z" in text
     assert "Regressions beyond 0.1 dB" in text and "srgan -0.30 dB" in text

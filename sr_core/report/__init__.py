@@ -8,24 +8,22 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from sr_core import layout
 from sr_core.report.html import render_report
 from sr_core.report.index import render_index
-from sr_core.results import append_history, find_regressions, history_rows, read_metrics
+from sr_core.results import append_history, find_regressions, history_rows, read_metrics, run_record
+from sr_core.runrecords import RunDir
 
 __all__ = ["find_regressions", "render_index", "render_report", "update_history"]
 
 
-def update_history(run_dir: str | Path, reports_dir: str | Path) -> Path:
+def update_history(run_dir: str | Path | RunDir, reports_dir: str | Path) -> Path:
     """Add (or replace) this run's per-method means in ``reports_dir/history.parquet``."""
-    run_dir = Path(run_dir)
-    metrics_path = run_dir / "metrics.parquet"
-    if not metrics_path.is_file():
-        raise FileNotFoundError(f"{metrics_path} does not exist; evaluate the run first")
-    run_json = run_dir / "run.json"
-    run = json.loads(run_json.read_text()) if run_json.is_file() else {}
-    df = read_metrics(metrics_path)
-    run.setdefault("run_id", str(df["run_id"].iloc[0]) if len(df) else run_dir.name)
-    return append_history(Path(reports_dir) / "history.parquet", history_rows(df, run) if len(df) else [])
+    run = run_dir if isinstance(run_dir, RunDir) else RunDir.at(run_dir)
+    if not run.metrics.is_file():
+        raise FileNotFoundError(f"{run.metrics} does not exist; evaluate the run first")
+    df = read_metrics(run.metrics)
+    record = run_record(run, df)
+    return append_history(layout.history_path(reports_dir), history_rows(df, record) if len(df) else [])

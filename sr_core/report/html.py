@@ -20,8 +20,10 @@ from sr_core import catalog
 from sr_core.atomic import write_text
 from sr_core.report.assets import CSS, JS
 from sr_core.report.svg import distribution_plot, trend_plot
-from sr_core.results import (METRIC_COLUMNS, asset_relpath, find_regressions, history_rows, slug,
-                             read_history, read_metrics, run_summary)
+from sr_core import layout
+from sr_core.results import (METRIC_COLUMNS, Regression, asset_relpath, find_regressions, history_rows,
+                             read_history, read_metrics, run_record, run_summary, slug)
+from sr_core.runrecords import RunDir, RunRecord
 
 EMBED_LIMIT_BYTES = 12 * 1024 * 1024
 
@@ -54,22 +56,17 @@ def data_value(value: Any) -> str:
     return f"{float(value):.6f}"
 
 
-def read_run_json(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "run.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def ordered_methods(df: pd.DataFrame, run: dict[str, Any]) -> list[str]:
+def ordered_methods(df: pd.DataFrame, run: RunRecord) -> list[str]:
     present = list(dict.fromkeys(df["method"]))
-    listed = list((run.get("methods") or {}).keys())
+    listed = list(run.methods)
     order = [m for m in catalog.REPORT_ORDER if m in present]
     order += [m for m in listed if m in present and m not in order]
     return order + [m for m in present if m not in order]
 
 
-def method_labels(methods: list[str], run: dict[str, Any]) -> dict[str, str]:
-    info = run.get("methods") or {}
-    return {m: str((info.get(m) or {}).get("label") or catalog.method_label(m)) for m in methods} | {"hr": "HR"}
+def method_labels(methods: list[str], run: RunRecord) -> dict[str, str]:
+    info = run.methods
+    return {m: info[m].label if m in info else catalog.method_label(m) for m in methods} | {"hr": "HR"}
 
 
 def content_security_policy(embedded_images: bool) -> str:
@@ -84,9 +81,9 @@ def content_security_policy(embedded_images: bool) -> str:
 class _Images:
     """Image sources for the page: data URIs when the run's images are small enough, else relative links."""
 
-    def __init__(self, run_dir: Path, embed: bool | None):
-        self.run_dir = run_dir
-        images = run_dir / "images"
+    def __init__(self, run: RunDir, embed: bool | None):
+        self.run_dir = run.path
+        images = run.images
         total = sum(p.stat().st_size for p in images.rglob("*.png")) if images.is_dir() else 0
         self.embed = total <= EMBED_LIMIT_BYTES if embed is None else embed
 
@@ -234,30 +231,26 @@ def _image_section(image_id: str, group: pd.DataFrame, methods: list[str], label
     return "".join(parts)
 
 
-def _run_card(run: dict[str, Any], df: pd.DataFrame, methods: list[str], labels: dict[str, str]) -> str:
-    first = df.iloc[0] if len(df) else None
+def _run_card(run: RunRecord, df: pd.DataFrame, methods: list[str], labels: dict[str, str]) -> str:
     items = [
-        ("Run", run.get("run_id") or (first.run_id if first is not None else "")),
-        ("Started (UTC)", run.get("started_at") or (first.started_at if first is not None else "")),
-        ("Preset", run.get("preset", "")), ("Dataset", run.get("dataset") or (first.dataset if first is not None else "")),
-        ("Split", run.get("split", "validation")), ("Scale", run.get("scale", "")),
-        ("Data fingerprint", run.get("data_fingerprint", "")),
-        ("Config fingerprint", run.get("config_fingerprint", "")),
+        ("Run", run.run_id), ("Started (UTC)", run.started_at), ("Preset", run.preset),
+        ("Dataset", run.dataset or (df.iloc[0].dataset if len(df) else "")),
+        ("Split", run.split), ("Scale", run.scale or ""),
+        ("Data fingerprint", run.data_fingerprint or ""),
+        ("Config fingerprint", run.config_fingerprint or ""),
     ]
     rows = "".join(f"<tr><td>{esc(k)}</td><td class=\"mono\" style=\"text-align:left\">{esc(v)}</td></tr>"
                    for k, v in items)
-    info = run.get("methods") or {}
     model_rows = []
     for m in methods:
-        i = info.get(m) or {}
+        i = run.methods.get(m)
         model_rows.append(f"<tr><td>{esc(labels[m])}</td><td class=\"mono\">{esc(m)}</td>"
-                          f"<td>{esc(i.get('step') if i.get('step') is not None else '–')}</td>"
-                          f"<td class=\"mono\" style=\"text-align:left\">{esc(i.get('model_path') or i.get('description') or '')}</td>"
-                          f"<td>{esc(i.get('created') or '')}</td></tr>")
-    walls = run.get("wall_times") or {}
-    wall_rows = "".join(f"<tr><td>{esc(k)}</td><td>{fmt(v, 1)} s</td></tr>" for k, v in walls.items())
-    config = json.dumps(run.get("config") or {}, indent=2, sort_keys=True)
-    source = json.dumps(run.get("source") or {}, indent=2, sort_keys=True)
+                          f"<td>{fmt(i.step if i else None, 0)}</td>"
+                          f"<td class=\"mono\" style=\"text-align:left\">{esc((i and (i.model_path or i.description)) or '')}</td>"
+                          f"<td>{esc((i and i.created_at) or '')}</td></tr>")
+    wall_rows = "".join(f"<tr><td>{esc(k)}</td><td>{fmt(v, 1)} s</td></tr>" for k, v in run.wall_times.items())
+    config = json.dumps(run.config, indent=2, sort_keys=True)
+    source = json.dumps(run.source, indent=2, sort_keys=True)
     return (f'<div class="card"><h2 id="run">Run</h2><table>{rows}</table>'
             f"<h3>Methods and models</h3><table><thead><tr><th>Label</th><th>Method</th><th>Step</th>"
             f"<th>Model file</th><th>Created</th></tr></thead><tbody>{''.join(model_rows)}</tbody></table>"
@@ -266,12 +259,10 @@ def _run_card(run: dict[str, Any], df: pd.DataFrame, methods: list[str], labels:
             f"<details><summary>Data source</summary><pre>{esc(source)}</pre></details></div>")
 
 
-def _trend(history: pd.DataFrame, run: dict[str, Any], run_id: str, labels: dict[str, str]) -> str:
+def _trend(history: pd.DataFrame, run: RunRecord, run_id: str, labels: dict[str, str]) -> str:
     if history.empty:
         return '<p class="muted">No history yet.</p>'
-    same = history
-    if run.get("preset") is not None:
-        same = same[(same["preset"] == run.get("preset")) & (same["dataset"] == run.get("dataset"))]
+    same = history[(history["preset"] == run.preset) & (history["dataset"] == run.dataset)]
     same = same.sort_values(["started_at", "run_id"])
     runs = list(dict.fromkeys(same["run_id"]))[-30:]
     started = same.drop_duplicates("run_id").set_index("run_id")["started_at"]
@@ -285,17 +276,17 @@ def _trend(history: pd.DataFrame, run: dict[str, Any], run_id: str, labels: dict
     return trend_plot(runs, lines, highlight=run_id, tick_labels=ticks)
 
 
-def _regression_banner(findings: list[dict[str, Any]]) -> str:
+def _regression_banner(findings: list[Regression]) -> str:
     if not findings:
         return ""
     items = "".join(
-        f"<li>{esc(f['label'])}: mean Y-PSNR {f['psnr_y']:.2f} dB vs {f['previous_psnr_y']:.2f} dB in run "
-        f"<span class=\"mono\">{esc(f['previous_run_id'])}</span> (−{f['drop_db']:.2f} dB, tolerance "
-        f"{f['tolerance_db']:.2f} dB)</li>" for f in findings)
+        f"<li>{esc(f.label)}: mean Y-PSNR {f.psnr_y:.2f} dB vs {f.previous_psnr_y:.2f} dB in run "
+        f"<span class=\"mono\">{esc(f.previous_run_id)}</span> (−{f.drop_db:.2f} dB, tolerance "
+        f"{f.tolerance_db:.2f} dB)</li>" for f in findings)
     return f'<div class="banner" id="regression">Regression: worse than the previous run<ul>{items}</ul></div>'
 
 
-def render_report(run_dir: str | Path, *, history_path: str | Path | None = None,
+def render_report(run_dir: str | Path | RunDir, *, history_path: str | Path | None = None,
                   embed_images: bool | None = None) -> Path:
     """Write ``run_dir/report.html`` from ``metrics.parquet``, ``run.json`` and ``images/``.
 
@@ -303,25 +294,22 @@ def render_report(run_dir: str | Path, *, history_path: str | Path | None = None
     parent) when present; this run is added to it in memory if ``update_history`` has not run yet.
     Images are embedded as data URIs unless the run's images exceed 12 MB (then linked relatively).
     """
-    run_dir = Path(run_dir)
-    metrics_path = run_dir / "metrics.parquet"
-    if not metrics_path.is_file():
-        raise FileNotFoundError(f"{metrics_path} does not exist: is {run_dir} a run folder written by "
+    rd = run_dir if isinstance(run_dir, RunDir) else RunDir.at(run_dir)
+    if not rd.metrics.is_file():
+        raise FileNotFoundError(f"{rd.metrics} does not exist: is {rd.path} a run folder written by "
                                 "'srbench evaluate' (or the nightly flow)?")
-    df = read_metrics(metrics_path)
-    run = read_run_json(run_dir)
-    run_id = run.get("run_id") or (str(df["run_id"].iloc[0]) if len(df) else run_dir.name)
-    run.setdefault("run_id", run_id)
+    df = read_metrics(rd.metrics)
+    run = run_record(rd, df)
+    run_id = run.run_id
     methods = ordered_methods(df, run)
     labels = method_labels(methods, run)
     summary = run_summary(df)
 
-    history = read_history(Path(history_path) if history_path else run_dir.parent / "history.parquet")
+    history = read_history(Path(history_path) if history_path else layout.history_path(rd.reports_dir))
     if len(df) and run_id not in set(history["run_id"]):
         extra = pd.DataFrame(history_rows(df, run))
         history = pd.concat([history, extra], ignore_index=True) if len(history) else extra
-    tolerance = float(((run.get("config") or {}).get("eval") or {}).get("regression_tolerance_db", 0.1))
-    findings = find_regressions(history, run_id, tolerance) if len(history) else []
+    findings = find_regressions(history, run_id, run.regression_tolerance_db()) if len(history) else []
 
     full = df[df["region"] == "full"]
     models = [m for m in methods if not catalog.is_interpolation(m)]
@@ -332,11 +320,11 @@ def render_report(run_dir: str | Path, *, history_path: str | Path | None = None
             slider_pair = ("bicubic", str(candidates.sort_values("mean_psnr_y").iloc[-1]["method"]))
         elif "bilinear" in methods:
             slider_pair = ("bilinear", "bicubic")
-    images = _Images(run_dir, embed_images)
+    images = _Images(rd, embed_images)
     dist = [(labels[m], [(str(r.image_id), float(r.psnr_y)) for r in full[full["method"] == m].itertuples()])
             for m in methods]
 
-    notes = run.get("notes") or []
+    notes = run.notes
     notes_html = ("<div class=\"notes\" id=\"notes\"><b>Notes</b><ul>" + "".join(
         f"<li>{esc(n)}</li>" for n in notes) + "</ul></div>") if notes else ""
     sections = "".join(_image_section(str(image_id), group, methods, labels, images, slider_pair)
@@ -350,10 +338,10 @@ def render_report(run_dir: str | Path, *, history_path: str | Path | None = None
 <body><main>
 <nav class="muted"><a href="../index.html">All runs</a><a href="#summary">Summary</a><a href="#plots">Plots</a>
 <a href="#images">Images</a><a href="#run">Run details</a></nav>
-<h1>Super-resolution x{esc(run.get('scale') or (int(df['scale'].iloc[0]) if len(df) else ''))} report
+<h1>Super-resolution x{esc(run.scale or (int(df['scale'].iloc[0]) if len(df) else ''))} report
 <span class="mono">{esc(run_id)}</span></h1>
-<p class="muted">{esc(run.get('preset', ''))} preset · dataset {esc(run.get('dataset') or (df['dataset'].iloc[0] if len(df) else ''))}
-· {full['image_id'].nunique()} validation images · started {esc(run.get('started_at', ''))} UTC</p>
+<p class="muted">{esc(run.preset)} preset · dataset {esc(run.dataset or (df['dataset'].iloc[0] if len(df) else ''))}
+· {full['image_id'].nunique()} validation images · started {esc(run.started_at)} UTC</p>
 {_regression_banner(findings)}
 {notes_html}
 <h2 id="summary">Summary: mean over full images</h2>
@@ -363,7 +351,7 @@ def render_report(run_dir: str | Path, *, history_path: str | Path | None = None
 {_summary_table(summary, methods, labels)}
 <h2 id="plots">Plots</h2>
 <div class="card"><h3>Y-PSNR per image, by method (bar = mean)</h3>{distribution_plot(dist)}</div>
-<div class="card"><h3>Nightly trend: mean Y-PSNR per run ({esc(run.get('preset', ''))}, {esc(run.get('dataset', ''))})</h3>
+<div class="card"><h3>Nightly trend: mean Y-PSNR per run ({esc(run.preset)}, {esc(run.dataset)})</h3>
 {_trend(history, run, run_id, labels)}</div>
 <h2 id="images">Per image</h2>
 {_per_image_table(full, methods, labels)}
@@ -372,4 +360,4 @@ def render_report(run_dir: str | Path, *, history_path: str | Path | None = None
 <div id="render-check" hidden></div>
 </main><script>{JS}</script></body></html>
 """
-    return write_text(run_dir / "report.html", page)
+    return write_text(rd.report, page)

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sr_core import catalog
+from sr_core import catalog, layout
 from sr_core.atomic import write_text
 from sr_core.report.assets import CSS
 from sr_core.report.html import esc, fmt
 from sr_core.results import read_history, utc
-
-FAILURE_FILE = "failure.json"
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-        return data if isinstance(data, dict) else {"message": str(data)}
-    except (OSError, ValueError) as exc:
-        return {"message": f"unreadable {path.name}: {exc}"}
+from sr_core.runrecords import RecordError, RunDir, check_run_id
 
 
 def _sort_key(entry: dict[str, Any]) -> datetime:
@@ -33,27 +23,44 @@ def _sort_key(entry: dict[str, Any]) -> datetime:
         return entry["mtime"]
 
 
+def _run_folders(reports_dir: Path) -> list[RunDir]:
+    folders = []
+    for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            check_run_id(folder.name)
+        except ValueError:
+            continue
+        run = RunDir(reports_dir, folder.name)
+        if run.is_run():
+            folders.append(run)
+    return folders
+
+
 def _runs(reports_dir: Path, history: pd.DataFrame) -> list[dict[str, Any]]:
     entries = []
-    for folder in sorted(p for p in reports_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        run_json, failure = folder / "run.json", folder / FAILURE_FILE
-        if not (run_json.is_file() or failure.is_file() or (folder / "metrics.parquet").is_file()):
-            continue
-        run = _read_json(run_json) if run_json.is_file() else {}
-        entry = {"dir": folder.name, "run_id": run.get("run_id") or folder.name,
-                 "started_at": run.get("started_at"), "preset": run.get("preset", ""),
-                 "dataset": run.get("dataset", ""),
-                 "mtime": datetime.fromtimestamp(folder.stat().st_mtime, timezone.utc),
-                 "report": (folder / "report.html").is_file(), "failure": None}
-        if failure.is_file():
-            info = _read_json(failure)
-            entry["failure"] = str(info.get("error") or info.get("message") or "the run failed")
-            entry["failure_status"] = str(info.get("status") or "failed")
-            entry["failed_task"] = info.get("stage") or info.get("task") or info.get("step")
-            entry["started_at"] = (entry["started_at"] or info.get("started_at") or info.get("failed_at")
-                                   or info.get("time"))
-            entry["preset"] = entry["preset"] or info.get("preset", "")
-            entry["dataset"] = entry["dataset"] or info.get("dataset", "")
+    for run in _run_folders(reports_dir):
+        entry = {"dir": run.run_id, "run_id": run.run_id, "started_at": None, "preset": "", "dataset": "",
+                 "mtime": datetime.fromtimestamp(run.path.stat().st_mtime, timezone.utc),
+                 "report": run.report.is_file(), "failure": None}
+        try:
+            record = run.read_run()
+        except RecordError as exc:  # listed, with what is wrong, instead of breaking the index
+            record = None
+            entry.update(failure=exc.problem, failure_status="damaged", failed_task=run.RUN)
+        if record is not None:
+            entry.update(run_id=record.run_id, started_at=record.started_at, preset=record.preset,
+                         dataset=record.dataset)
+        try:
+            failure = run.read_failure()
+        except RecordError as exc:
+            failure = None
+            entry.update(failure=exc.problem, failure_status="failed", failed_task=None)
+        if failure is not None:
+            entry["failure"] = failure.error or failure.message or "the run failed"
+            entry["failure_status"] = failure.status
+            entry["failed_task"] = failure.stage
+            entry["started_at"] = entry["started_at"] or failure.time
+            entry["preset"] = entry["preset"] or failure.preset
         rows = history[history["run_id"] == entry["run_id"]] if len(history) else history
         entry["methods"] = rows.to_dict("records")
         entries.append(entry)
@@ -89,7 +96,7 @@ def render_index(reports_dir: str | Path) -> Path:
     """Write ``reports_dir/index.html`` listing every run folder, newest first."""
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    history = read_history(reports_dir / "history.parquet")
+    history = read_history(layout.history_path(reports_dir))
     in_history = set(history["run_id"])
     rows = []
     for e in _runs(reports_dir, history):
@@ -103,7 +110,7 @@ def render_index(reports_dir: str | Path) -> Path:
             status = '<span class="muted">incomplete (not in history)</span>'
         else:
             status = '<span class="muted">incomplete</span>'
-        link = (f'<a href="{esc(e["dir"])}/report.html">{esc(e["run_id"])}</a>' if e["report"]
+        link = (f'<a href="{esc(e["dir"])}/{RunDir.REPORT}">{esc(e["run_id"])}</a>' if e["report"]
                 else esc(e["run_id"]))
         rows.append(f'<tr class="run"><td class="mono">{link}</td><td>{esc(_when(e["started_at"]))}</td>'
                     f'<td>{esc(e["preset"])}</td><td>{esc(e["dataset"])}</td>'
@@ -123,4 +130,4 @@ def render_index(reports_dir: str | Path) -> Path:
 {body}
 </main></body></html>
 """
-    return write_text(reports_dir / "index.html", page)
+    return write_text(layout.index_path(reports_dir), page)

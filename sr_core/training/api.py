@@ -114,8 +114,9 @@ def train_model(
 
 def _init_step(path) -> int:
     from sr_core.export import read_sidecar
+    from sr_core.runrecords import RecordError
 
     try:
-        return int(read_sidecar(path).get("step", -1))
-    except FileNotFoundError:
+        return read_sidecar(path).step
+    except RecordError:
         return -1

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from sr_core.catalog import DEFAULT_UPSCALE_MODEL, METHOD_NAMES, is_interpolation
+from sr_core.numbers import fmt_number
 from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
 
 
@@ -20,12 +21,6 @@ def _note(message: str) -> None:
 
 def _data_dir(data_dir: Path | None) -> Path:
     return Path(data_dir) if data_dir is not None else Path("data")
-
-
-def _new_run_id(preset: str) -> str:
-    from flows.ids import new_run_id
-
-    return new_run_id(preset)
 
 
 def _parse_model_options(items: list[str] | None) -> dict[str, str]:
@@ -66,15 +61,17 @@ def evaluate(
       srbench evaluate --preset div2k --data-dir /mnt/data --reports-dir /srv/reports
       srbench evaluate --preset quick --set eval.auto_crops=4 --model vdsr=~/vdsr.keras
     """
-    from sr_core.evaluation import evaluate_run, read_run_json
     from sr_core.images import ImageReadError
     from sr_core.registry import ModelNotFoundError, resolve_model
-    from sr_core.report import find_regressions, render_index, render_report, update_history
-    from sr_core.results import read_history, read_metrics, run_summary
+    from sr_core.runrecords import check_run_id, new_run_id
     from sr_core.sources import DatasetUnavailableError, SourceError
+    from sr_core.usecases import evaluate_and_report
 
     cfg = build_config(preset, dataset, data_dir, reports_dir, overrides, uses_reports=True)
-    run_id = run_id or _new_run_id(cfg.preset)
+    try:
+        run_id = check_run_id(run_id or new_run_id(cfg.preset))
+    except ValueError as exc:
+        raise fail(f"--run-id / preset: {exc}", 2) from None
     models: dict[str, str] = {}
     for method in cfg.eval.methods:
         if is_interpolation(method):
@@ -91,38 +88,26 @@ def evaluate(
     bar = _Bar("images")
     started = time.monotonic()
     try:
-        run_dir = evaluate_run(cfg, models, run_id, progress=bar.update)
+        outcome = evaluate_and_report(cfg, models, run_id, progress=bar.update)
     except (SourceError, DatasetUnavailableError, ImageReadError, FileNotFoundError, ValueError) as exc:
-        bar.close()
         raise fail(str(exc)) from None
-    bar.close()
-    update_history(run_dir, cfg.reports_dir)
-    report = render_report(run_dir)
-    render_index(cfg.reports_dir)
-    summary = run_summary(read_metrics(run_dir / "metrics.parquet"))
-    labels = {m: i.get("label", m) for m, i in (read_run_json(run_dir).get("methods") or {}).items()}
+    finally:
+        bar.close()
     typer.echo(f"scored in {time.monotonic() - started:.1f}s; mean over full images:")
-    for row in summary.to_dict("records"):
-        delta = row.get("delta_psnr_y")
-        typer.echo(f"  {labels.get(row['method'], row['method']):<12} Y-PSNR {_num(row['mean_psnr_y'])} dB  "
-                   f"Y-SSIM {_num(row['mean_ssim_y'], 4)}  RGB-PSNR {_num(row['mean_psnr_rgb'])} dB"
-                   + (f"  ({delta:+.2f} dB vs bicubic)" if delta is not None and row["method"] != "bicubic"
+    for row in outcome.summary.rows:
+        delta = row.delta_bicubic_db
+        typer.echo(f"  {row.label or row.method:<12} Y-PSNR {fmt_number(row.psnr_y)} dB  "
+                   f"Y-SSIM {fmt_number(row.ssim_y, 4)}  RGB-PSNR {fmt_number(row.psnr_rgb)} dB"
+                   + (f"  ({delta:+.2f} dB vs bicubic)" if delta is not None and row.method != "bicubic"
                       else ""))
-    history = read_history(Path(cfg.reports_dir) / "history.parquet")
-    for finding in find_regressions(history, run_id, cfg.eval.regression_tolerance_db):
-        typer.secho(f"regression: {finding['label']} Y-PSNR {finding['psnr_y']:.2f} dB, "
-                    f"{finding['drop_db']:.2f} dB below run {finding['previous_run_id']}",
+    for finding in outcome.summary.regressions:
+        typer.secho(f"regression: {finding.label} Y-PSNR {finding.psnr_y:.2f} dB, "
+                    f"{finding.drop_db:.2f} dB below run {finding.previous_run_id}",
                     fg=typer.colors.RED, err=True)
-    for note in read_run_json(run_dir).get("notes") or []:
+    for note in outcome.record.notes:
         if not any(note.startswith(f"{m} skipped") for m in cfg.eval.methods):  # said above already
             _note(note)
-    typer.echo(str(report))
-
-
-def _num(value, digits: int = 2) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.{digits}f}"
+    typer.echo(str(outcome.report))
 
 
 class _Bar:
@@ -165,7 +150,7 @@ def report(
 
     try:
         path = render_report(run_dir, embed_images=embed)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     if index:
         render_index(run_dir.resolve().parent)
@@ -334,18 +319,17 @@ def models(
     except ValueError as exc:
         raise fail(str(exc)) from None
     if as_json:
-        typer.echo(json.dumps(entries, indent=2, default=str))
+        typer.echo(json.dumps([e.model_dump(mode="json") for e in entries], indent=2))
         return
     if not entries:
         typer.echo(f"no models registered in {_data_dir(data_dir) / 'models'}; train one with "
                    "'srbench train --model srcnn' or 'srbench run'")
         return
-    width = max([11, *(len(str(e.get("label", ""))) for e in entries)])  # labels carry their variant
+    width = max([11, *(len(e.label) for e in entries)])  # labels carry their variant
     typer.echo(f"{'name':<9} {'label':<{width}} {'step':>7}  {'created (UTC)':<25} path")
     for e in entries:
-        missing = "" if e.get("exists", True) else "  (file missing)"
-        typer.echo(f"{e.get('name', ''):<9} {str(e.get('label', '')):<{width}} {str(e.get('step', '')):>7}  "
-                   f"{str(e.get('created_at') or '')[:25]:<25} {e.get('path', '')}{missing}")
+        status = "" if e.status in ("ok", "unverified") else f"  ({e.status})"
+        typer.echo(f"{e.name:<9} {e.label:<{width}} {e.step:>7}  {(e.created_at or '')[:25]:<25} {e.path}{status}")
 
 
 def register(app: typer.Typer) -> None:

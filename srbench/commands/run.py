@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from srbench.options import AllowCpu, ConfigFile, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config
+from sr_core.numbers import fmt_number
+from srbench.options import AllowCpu, ConfigFile, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
 
 
 class Runner(str, Enum):
@@ -59,9 +59,13 @@ def run(
                        needs_gpu=True, config_file=config_file)
 
     from flows.environment import configure_local_prefect, prefect_already_imported
-    from flows.ids import new_run_id
     from sr_core import layout
+    from sr_core.runrecords import RecordError, check_run_id, new_run_id
 
+    try:
+        run_id = check_run_id(run_id or new_run_id(cfg.preset))
+    except ValueError as exc:
+        raise fail(f"--run-id / preset: {exc}", 2) from None
     if not prefect_already_imported():  # in-process callers (tests) keep their own Prefect settings
         configure_local_prefect(layout.prefect_home(cfg.data_dir), use_server=use_server)
         from flows.watchdog import start_watchdog
@@ -72,7 +76,6 @@ def run(
 
             if message := recover_local_database(layout.prefect_home(cfg.data_dir)):
                 typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
-    run_id = run_id or new_run_id(cfg.preset)
 
     from flows.nightly import nightly
 
@@ -83,14 +86,16 @@ def run(
                     return_state=True)
     run_dir = layout.run_dir(cfg, run_id)
     if not state.is_completed():
-        failure = run_dir / "failure.json"
         stage, error = "unknown", state.message or state.name
-        if failure.is_file():
-            entry = json.loads(failure.read_text())
-            stage, error = entry.get("stage", stage), f"{entry.get('error_type')}: {entry.get('error')}"
+        try:
+            failure = run_dir.read_failure()
+        except RecordError as exc:
+            failure, error = None, f"{error} ({exc})"
+        if failure is not None:
+            stage, error = failure.stage, f"{failure.error_type}: {failure.error}"
         typer.secho(f"srbench run {run_id} {state.name.lower()} in stage '{stage}': {error}", fg="red", err=True)
-        if failure.is_file():
-            typer.echo(f"details: {failure}", err=True)
+        if failure is not None:
+            typer.echo(f"details: {run_dir.failure}", err=True)
         raise typer.Exit(1)
     result = state.result()
     typer.echo(_summary_table(result))
@@ -101,13 +106,11 @@ def run(
 def _summary_table(result: dict) -> str:
     lines = [f"{'method':<12} {'Y-PSNR':>8} {'Y-SSIM':>8} {'vs bicubic':>11} {'vs last':>8}"]
     for row in result.get("rows", []):
-        def f(key: str, fmt: str) -> str:
-            value = row.get(key)
-            return format(value, fmt) if isinstance(value, (int, float)) else "-"
-        lines.append(f"{row['method']:<12} {f('psnr_y', '8.2f')} {f('ssim_y', '8.4f')} "
-                     f"{f('delta_bicubic_db', '+11.2f')} {f('delta_previous_db', '+8.2f')}")
+        lines.append(f"{row['method']:<12} {fmt_number(row.get('psnr_y')):>8} {fmt_number(row.get('ssim_y'), 4):>8} "
+                     f"{fmt_number(row.get('delta_bicubic_db'), signed=True):>11} "
+                     f"{fmt_number(row.get('delta_previous_db'), signed=True):>8}")
     if result.get("regressions"):
-        lines.append("regressions: " + ", ".join(f"{r['method']} {r['delta_db']:+.2f} dB" for r in result["regressions"]))
+        lines.append("regressions: " + ", ".join(f"{r['method']} -{r['drop_db']:.2f} dB" for r in result["regressions"]))
     return "\n".join(lines)
 
 

@@ -1,0 +1,313 @@
+"""The typed records a run leaves on disk, and :class:`RunDir`, the one owner of a run folder's paths.
+
+Records: :class:`RunRecord` (``run.json``), :class:`ExportSidecar` (the JSON beside an exported
+``.keras``), :class:`RegistryEntry` / :class:`Registry` (``registry.json``), :class:`FailureRecord`
+(``failure.json``) and :class:`StageProgress` (``stages.json``: which stage a flow is in, for its
+failure hook). Reading is validation: a truncated, old or hand-edited file raises
+:class:`RecordError` naming the file and the field, never a KeyError or TypeError further on.
+
+The roots (reports dir, data dir, history, index, registry) belong to :mod:`sr_core.layout`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sr_core.atomic import write_json
+
+RUN_ID_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
+_SAFE_COMPONENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=@-]*$")
+
+
+class RecordError(ValueError):
+    """A run record on disk is missing, unreadable or not what this version writes."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Run ids
+
+
+def new_run_id(preset: str, now: dt.datetime | None = None) -> str:
+    """``<preset>-<UTC timestamp>``, e.g. ``div2k-20261125T020000123456Z``: unique and sortable."""
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return f"{preset}-{now.strftime(RUN_ID_TIME_FORMAT)}"
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it is one safe folder name (no ``/``, ``..``, absolute path or empty string)."""
+    if not isinstance(run_id, str) or not _SAFE_COMPONENT.match(run_id) or run_id in (".", ".."):
+        raise ValueError(f"run id {run_id!r} is not a single safe folder name: use letters, digits and "
+                         "'_.+=@-' (no '/', no '..'); the run folder must stay inside the reports dir")
+    return run_id
+
+
+# --------------------------------------------------------------------------------------------------
+# Records
+
+
+class Record(BaseModel):
+    # Unknown keys are kept (a newer writer may add some); known keys must have the right type.
+    model_config = ConfigDict(extra="allow")
+
+    def __getitem__(self, key: str) -> Any:
+        """``record["step"]`` reads like the JSON object it came from."""
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+
+class MethodInfo(Record):
+    """One scored method in run.json: an interpolation or a model export."""
+
+    label: str
+    kind: Literal["interpolation", "model"]
+    model_path: str | None = None
+    step: int | None = None
+    description: str | None = None
+    created_at: str | None = None
+    model_fingerprint: str | None = None
+
+
+class RunRecord(Record):
+    """``run.json``: what was run, on what, with which models (see docs/evaluation.md)."""
+
+    run_id: str
+    started_at: str
+    preset: str = "custom"
+    dataset: str = ""
+    split: str = "validation"
+    scale: int | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    config_fingerprint: str | None = None
+    data_fingerprint: str | None = None
+    source: dict[str, Any] = Field(default_factory=dict)
+    methods: dict[str, MethodInfo] = Field(default_factory=dict)
+    wall_times: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+    prefect: dict[str, Any] = Field(default_factory=dict)
+    trained: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    executed_on: list[str] = Field(default_factory=list)
+
+    def regression_tolerance_db(self, default: float = 0.1) -> float:
+        return float(((self.config.get("eval") or {}).get("regression_tolerance_db", default)))
+
+
+class ExportSidecar(Record):
+    """The JSON beside an exported ``<name>.keras``: what made it, and the file's checksum."""
+
+    label: str
+    step: int
+    name: str | None = None
+    scale: int | None = None
+    model_fingerprint: str | None = None
+    data_fingerprint: str | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    seconds: float = 0.0
+    created_at: str | None = None
+    versions: dict[str, str] = Field(default_factory=dict)
+    keras_file: str | None = None
+    keras_sha256: str | None = None
+    keras_size: int | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    def content_loss(self) -> str | None:
+        return (self.config.get("srgan") or {}).get("content_loss")
+
+
+class RegistryEntry(Record):
+    """One export in ``registry.json``; ``path`` and ``sidecar`` are relative to the data dir."""
+
+    name: str
+    label: str
+    path: str
+    sidecar: str
+    step: int
+    metrics: dict[str, float] = Field(default_factory=dict)
+    model_fingerprint: str | None = None
+    data_fingerprint: str | None = None
+    preset: str | None = None
+    created_at: str | None = None
+    registered_at: str | None = None
+    run_id: str | None = None
+
+
+class Registry(Record):
+    models: list[RegistryEntry] = Field(default_factory=list)
+
+
+class FailureRecord(Record):
+    """``failure.json``: a failed or crashed flow run, the stage it failed in and why."""
+
+    status: str = "failed"
+    run_id: str
+    preset: str = "custom"
+    flow: str | None = None
+    flow_run_id: str | None = None
+    flow_run_name: str | None = None
+    stage: str = "unknown"
+    stages_done: list[str] = Field(default_factory=list)
+    error_type: str = "unknown"
+    error: str = ""
+    message: str | None = None
+    traceback: str | None = None
+    time: str | None = None
+
+
+class StageProgress(Record):
+    """``stages.json``: the stage a flow run is in and the ones it finished (with their seconds)."""
+
+    run_id: str
+    preset: str
+    flow_run_id: str | None = None
+    started_at: str = Field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
+    stage: str = "config"
+    stages_done: list[str] = Field(default_factory=list)
+    wall_times: dict[str, float] = Field(default_factory=dict)
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+def _field_errors(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"field '{where}': {err['msg'].lower()}")
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def read_record(path: str | Path, model: type[R], what: str) -> R:
+    """Read and validate one JSON record; every problem is a :class:`RecordError` naming the file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RecordError(path, f"no {what} here") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordError(path, f"cannot read the {what}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise RecordError(path, f"the {what} is not valid JSON ({exc}); was it cut short?") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RecordError(path, f"not a valid {what}: {_field_errors(exc)}") from None
+
+
+def write_record(path: str | Path, record: BaseModel) -> Path:
+    return write_json(path, record.model_dump(mode="json"))
+
+
+def file_digest(path: str | Path) -> tuple[str, int]:
+    """The sha256 (hex) and size in bytes of a file."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+# --------------------------------------------------------------------------------------------------
+# The run folder
+
+
+class RunDir:
+    """A run folder ``<reports>/<run_id>`` and every path in it.
+
+    ``RunDir(reports_dir, run_id)`` refuses a run id that is not one safe folder name, so nothing a
+    user types can put a run outside the reports dir.
+    """
+
+    RUN = "run.json"
+    METRICS = "metrics.parquet"
+    REPORT = "report.html"
+    FAILURE = "failure.json"
+    STAGES = "stages.json"
+    PARTS = "parts"
+    IMAGES = "images"
+
+    def __init__(self, reports_dir: str | Path, run_id: str):
+        self.run_id = check_run_id(run_id)
+        self.reports_dir = Path(reports_dir)
+        self.path = self.reports_dir / run_id
+        self.run_json = self.path / self.RUN
+        self.metrics = self.path / self.METRICS
+        self.report = self.path / self.REPORT
+        self.failure = self.path / self.FAILURE
+        self.stages = self.path / self.STAGES
+        self.parts = self.path / self.PARTS
+        self.images = self.path / self.IMAGES
+
+    @classmethod
+    def at(cls, path: str | Path) -> RunDir:
+        """The run folder at an existing path (``srbench report RUN_DIR``)."""
+        path = Path(path)
+        return cls(path.parent, path.name)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunDir) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def part(self, index: int) -> Path:
+        """The partial metrics table of one evaluation chunk."""
+        return self.parts / f"chunk-{index:04d}.parquet"
+
+    def remove_parts(self, parts: list[Path] | None = None) -> None:
+        """Delete the chunks' partial tables (once merged) and the parts folder when empty."""
+        for part in parts if parts is not None else list(self.parts.glob("*.parquet")):
+            Path(part).unlink(missing_ok=True)
+        try:
+            self.parts.rmdir()
+        except OSError:
+            pass
+
+    def is_run(self) -> bool:
+        """Whether the folder holds any record of a run (run.json, failure.json or metrics)."""
+        return self.run_json.is_file() or self.failure.is_file() or self.metrics.is_file()
+
+    # Records ------------------------------------------------------------------------------------
+
+    def read_run(self) -> RunRecord | None:
+        """run.json, validated; None when the run has none (yet)."""
+        return read_record(self.run_json, RunRecord, "run record") if self.run_json.is_file() else None
+
+    def write_run(self, record: RunRecord) -> Path:
+        return write_record(self.run_json, record)
+
+    def read_failure(self) -> FailureRecord | None:
+        return read_record(self.failure, FailureRecord, "failure record") if self.failure.is_file() else None
+
+    def write_failure(self, record: FailureRecord) -> Path:
+        return write_record(self.failure, record)
+
+    def read_stages(self) -> StageProgress | None:
+        return read_record(self.stages, StageProgress, "stage record") if self.stages.is_file() else None
+
+    def write_stages(self, record: StageProgress) -> Path:
+        return write_record(self.stages, record)

@@ -1,0 +1,116 @@
+"""Use cases: what a person or a flow asks srbench to do, each a plain function of typed values.
+
+The CLI commands and the Prefect tasks both call these; they only add argument parsing and printing
+(CLI) or retries, caching, artifacts and events (Prefect). Evaluate-and-report is one sequence of
+steps; the flow runs each step as its own stage (so a failure names it), the CLI runs them all with
+:func:`evaluate_and_report`:
+
+    evaluate   begin_evaluation -> score_chunk per chunk of validation images
+    parquet    merge_scores                  -> metrics.parquet
+    report     write_report                  -> run.json (final) + report.html
+    history    record_history                -> history.parquet + index.html
+    summary    summarize                     -> NightSummary (means, deltas, regressions)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sr_core import layout
+from sr_core.config import PipelineConfig
+from sr_core.evaluation import chunks, evaluate_images, merge_metrics, validation_ids, write_run_json
+from sr_core.report import render_index, render_report, update_history
+from sr_core.results import NightSummary, night_summary, read_history, read_metrics, utc
+from sr_core.runrecords import RunDir, RunRecord
+
+# Called with (images done, images in total, image id).
+Progress = Callable[[int, int, str], None]
+EVALUATION_STAGES = ("evaluate", "parquet", "report", "history", "summary")
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    """Where an evaluate-and-report run left its artifacts, and its summary."""
+
+    run: RunDir
+    metrics: Path
+    report: Path
+    history: Path
+    index: Path
+    summary: NightSummary
+    record: RunRecord
+
+
+def begin_evaluation(cfg: PipelineConfig, models: dict[str, str], run_id: str, *,
+                     started_at: datetime | str | None = None, wall_times: dict[str, float] | None = None,
+                     extra: dict[str, Any] | None = None) -> tuple[RunDir, list[list[str]]]:
+    """Write run.json (what will run) and cut the validation split into chunks to score."""
+    run = layout.run_dir(cfg, run_id)
+    write_run_json(run, cfg, run_id, models=models, started_at=started_at, wall_times=wall_times, extra=extra)
+    ids = validation_ids(cfg)
+    if not ids:
+        raise ValueError(f"the validation split of {cfg.data.dataset!r} has no images")
+    return run, chunks(ids, cfg.eval.chunk_size)
+
+
+def score_chunk(cfg: PipelineConfig, models: dict[str, str], run: RunDir, image_ids: list[str], index: int,
+                started_at: datetime | str | None, progress: Progress | None = None) -> Path:
+    """Upscale and score one chunk into its partial table ``parts/chunk-NNNN.parquet``."""
+    return evaluate_images(cfg, models, list(image_ids), run.run_id, run.part(index), started_at=started_at,
+                           run_dir=run, progress=progress)
+
+
+def merge_scores(run: RunDir, parts: list[Path]) -> Path:
+    """The chunks merged into ``metrics.parquet``; the partial tables are removed."""
+    merged = merge_metrics(parts, run)
+    run.remove_parts(parts)
+    return merged
+
+
+def write_report(cfg: PipelineConfig, models: dict[str, str], run: RunDir, *,
+                 started_at: datetime | str | None = None, wall_times: dict[str, float] | None = None,
+                 extra: dict[str, Any] | None = None) -> Path:
+    """run.json completed with wall times and metadata, then ``report.html``."""
+    write_run_json(run, cfg, run.run_id, models=models, started_at=started_at, wall_times=wall_times, extra=extra)
+    return render_report(run)
+
+
+def record_history(run: RunDir) -> tuple[Path, Path]:
+    """This run's means added to ``history.parquet``; ``index.html`` rebuilt. Returns both paths."""
+    return update_history(run, run.reports_dir), render_index(run.reports_dir)
+
+
+def summarize(cfg: PipelineConfig, run: RunDir) -> NightSummary:
+    """Means, deltas vs bicubic and vs the previous comparable run, and regressions beyond tolerance."""
+    return night_summary(read_metrics(run.metrics), read_history(layout.history_path(run.reports_dir)),
+                         run.run_id, cfg.eval.regression_tolerance_db)
+
+
+def evaluate_and_report(cfg: PipelineConfig, models: dict[str, str], run_id: str, *,
+                        started_at: datetime | str | None = None, progress: Progress | None = None,
+                        extra: dict[str, Any] | None = None) -> EvaluationOutcome:
+    """Every step of evaluate-and-report in one process, in the flow's order (the CLI's path)."""
+    started = utc(started_at)
+    t0 = time.perf_counter()
+    run, id_chunks = begin_evaluation(cfg, models, run_id, started_at=started, extra=extra)
+    total = sum(len(c) for c in id_chunks)
+    if progress is not None:
+        progress(0, total, "starting")
+    parts, done = [], 0
+    for index, chunk in enumerate(id_chunks):
+        def chunk_progress(i: int, _n: int, image_id: str, base: int = done) -> None:
+            if progress is not None:
+                progress(base + i, total, image_id)
+        parts.append(score_chunk(cfg, models, run, chunk, index, started, chunk_progress))
+        done += len(chunk)
+    metrics = merge_scores(run, parts)
+    report = write_report(cfg, models, run, started_at=started,
+                          wall_times={"evaluate": round(time.perf_counter() - t0, 3)})
+    history, index = record_history(run)
+    return EvaluationOutcome(run=run, metrics=metrics, report=report, history=history, index=index,
+                             summary=summarize(cfg, run), record=run.read_run())
