@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from sr_core import layout
 from srbench.options import ReportsDir, fail
 
 
@@ -53,7 +54,7 @@ def serve(
     root = Path(reports_dir) if reports_dir is not None else Path("reports")
     if not root.is_dir():
         raise fail(f"reports folder {root} does not exist: run 'srbench run' first or pass --reports-dir")
-    if not (root / "index.html").is_file():
+    if not layout.index_path(root).is_file():
         typer.secho(f"note: {root} has no index.html yet (it appears after the first run)",
                     fg=typer.colors.YELLOW, err=True)
     try:
