@@ -316,10 +316,12 @@ class Regression(_Row):
     tolerance_db: float
 
 
-def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance: float) -> list[Regression]:
+def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance: float) -> list[dict[str, Any]]:
     """Methods whose mean Y-PSNR in ``run_id`` fell more than ``tolerance`` dB below the previous run.
 
     "Previous" is the latest earlier run of the same preset and dataset that scored the same method.
+    Each finding is a :class:`Regression` as a dict (method, label, run_id, previous_run_id, psnr_y,
+    previous_psnr_y, drop_db, tolerance_db).
     """
     if not isinstance(history, pd.DataFrame):
         history = read_history(history)
@@ -341,7 +343,7 @@ def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance:
                                        run_id=run_id, previous_run_id=prev["run_id"],
                                        psnr_y=float(row["mean_psnr_y"]),
                                        previous_psnr_y=float(prev["mean_psnr_y"]),
-                                       drop_db=drop, tolerance_db=float(tolerance)))
+                                       drop_db=drop, tolerance_db=float(tolerance)).model_dump())
     return findings
 
 
@@ -398,4 +400,5 @@ def night_summary(metrics: pd.DataFrame, history: pd.DataFrame, run_id: str, tol
             ssim_rgb=number(rec.get("mean_ssim_rgb")), delta_bicubic_db=number(rec.get("delta_psnr_y")),
             delta_previous_db=None if now is None or prev is None else now - prev))
     return NightSummary(rows=rows, previous_run_id=previous_run_id,
-                        regressions=find_regressions(history, run_id, tolerance_db))
+                        regressions=[Regression.model_validate(r)
+                                     for r in find_regressions(history, run_id, tolerance_db)])

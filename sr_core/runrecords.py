@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -23,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sr_core.atomic import write_json
 
 RUN_ID_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
-_SAFE_COMPONENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+=@-]*$")
 
 
 class RecordError(ValueError):
@@ -46,10 +44,11 @@ def new_run_id(preset: str, now: dt.datetime | None = None) -> str:
 
 
 def check_run_id(run_id: str) -> str:
-    """``run_id`` if it is one safe folder name (no ``/``, ``..``, absolute path or empty string)."""
-    if not isinstance(run_id, str) or not _SAFE_COMPONENT.match(run_id) or run_id in (".", ".."):
-        raise ValueError(f"run id {run_id!r} is not a single safe folder name: use letters, digits and "
-                         "'_.+=@-' (no '/', no '..'); the run folder must stay inside the reports dir")
+    """``run_id`` if it is one folder name inside the reports dir: not empty, no path separator, no
+    NUL, not starting with '.' (so not '..', and not hidden from the index)."""
+    if not isinstance(run_id, str) or not run_id or run_id.startswith(".") or any(c in run_id for c in "/\\\0"):
+        raise ValueError(f"run id {run_id!r} is not a single safe folder name (no '/', '\\', leading '.' or "
+                         "empty name); the run folder must stay inside the reports dir")
     return run_id
 
 
@@ -122,9 +121,6 @@ class ExportSidecar(Record):
     keras_sha256: str | None = None
     keras_size: int | None = None
     config: dict[str, Any] = Field(default_factory=dict)
-
-    def content_loss(self) -> str | None:
-        return (self.config.get("srgan") or {}).get("content_loss")
 
 
 class RegistryEntry(Record):

@@ -44,11 +44,13 @@ def _scored_night(root, run_id: str, previous_offset_db: float):
 def _night_flow(cfg, run_id, metrics_path, history_path):
     from prefect import flow
 
-    from flows.pipeline import alert_on_regressions, night_summary
+    from flows.pipeline import alert_on_regressions
+    from sr_core.results import night_summary, read_history, read_metrics
 
     @flow(name=f"regression-check-{run_id}")
     def check():
-        summary = night_summary(cfg, run_id, metrics_path, history_path)
+        summary = night_summary(read_metrics(metrics_path), read_history(history_path), run_id,
+                                cfg.eval.regression_tolerance_db)
         alert_on_regressions(cfg, run_id, summary)
         return summary
 

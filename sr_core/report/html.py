@@ -21,8 +21,8 @@ from sr_core.atomic import write_text
 from sr_core.report.assets import CSS, JS
 from sr_core.report.svg import distribution_plot, trend_plot
 from sr_core import layout
-from sr_core.results import (METRIC_COLUMNS, Regression, asset_relpath, find_regressions, history_rows,
-                             read_history, read_metrics, run_record, run_summary, slug)
+from sr_core.results import (METRIC_COLUMNS, asset_relpath, find_regressions, history_rows, read_history,
+                             read_metrics, run_record, run_summary, slug)
 from sr_core.runrecords import RunDir, RunRecord
 
 EMBED_LIMIT_BYTES = 12 * 1024 * 1024
@@ -276,13 +276,13 @@ def _trend(history: pd.DataFrame, run: RunRecord, run_id: str, labels: dict[str,
     return trend_plot(runs, lines, highlight=run_id, tick_labels=ticks)
 
 
-def _regression_banner(findings: list[Regression]) -> str:
+def _regression_banner(findings: list[dict[str, Any]]) -> str:
     if not findings:
         return ""
     items = "".join(
-        f"<li>{esc(f.label)}: mean Y-PSNR {f.psnr_y:.2f} dB vs {f.previous_psnr_y:.2f} dB in run "
-        f"<span class=\"mono\">{esc(f.previous_run_id)}</span> (−{f.drop_db:.2f} dB, tolerance "
-        f"{f.tolerance_db:.2f} dB)</li>" for f in findings)
+        f"<li>{esc(f['label'])}: mean Y-PSNR {f['psnr_y']:.2f} dB vs {f['previous_psnr_y']:.2f} dB in run "
+        f"<span class=\"mono\">{esc(f['previous_run_id'])}</span> (−{f['drop_db']:.2f} dB, tolerance "
+        f"{f['tolerance_db']:.2f} dB)</li>" for f in findings)
     return f'<div class="banner" id="regression">Regression: worse than the previous run<ul>{items}</ul></div>'
 
 
