@@ -55,5 +55,14 @@ mutation: setup
 	$(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(foreach m,$(MUTATE),'$(m)')
 	$(BIN)/python tests/mutation_summary.py --survivors
 
+BENCH_SMOKE_OUT ?= /tmp/srbench-bench-smoke
+BENCH_ARGS ?=
+
+bench: setup
+	$(BIN)/python -m benchmarks --out benchmarks --markdown BENCHMARKS.md $(BENCH_ARGS)
+
+bench-smoke: setup
+	$(BIN)/python -m benchmarks --smoke --fresh --out $(BENCH_SMOKE_OUT) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info mutants

@@ -196,6 +196,8 @@ def keras_model_fn(model, max_traces: int = 8) -> ModelFn:
         seen.add(shape)
         y = fn(x) if fn is not None else model(x, training=False)
         return y.numpy() if hasattr(y, "numpy") else np.asarray(y)
+
+    run.compiled_shapes = compiled  # type: ignore[attr-defined] - for tests and benchmarks
     return run
 
 

@@ -63,3 +63,17 @@ def test_only_merges_into_the_previous_results(tmp_path):
     second = suite.write_json(tmp_path / "r.json", {"cpu": "B"}, {"5": suite.Figure(id="5", value=2.0).to_dict()}, doc)
     assert second["figures"]["1"]["value"] == 1.0 and second["figures"]["5"]["value"] == 2.0
     assert set(second["figures"]) == {"1", "5"}
+
+
+def test_make_targets_run_the_suite():
+    import shutil
+
+    import pytest
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(["make", "-n", "-W", "pyproject.toml", "bench", "bench-smoke"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "-m benchmarks --out benchmarks --markdown BENCHMARKS.md" in out.stdout
+    assert "-m benchmarks --smoke --fresh --out" in out.stdout

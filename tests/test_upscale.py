@@ -221,3 +221,19 @@ def test_layer_receptive_field_follows_the_layer_graph():
     outer_in = keras.Input((None, None, 3))
     nested = keras.Model(outer_in, keras.layers.Conv2D(3, 3, padding="same")(inner(outer_in)))
     assert upscale.layer_receptive_field(nested) == 3 + 1
+
+
+def test_keras_model_fn_compiles_repeated_shapes_and_gives_the_eager_values(tiny_model):
+    fn = upscale.keras_model_fn(tiny_model, max_traces=1)
+    x = textured_image(20, 24, seed=7)[None].astype(np.float32)
+    eager = tiny_model(x, training=False).numpy()
+    first = fn(x)
+    assert fn.compiled_shapes == {}  # a shape seen once runs eagerly
+    second, third = fn(x), fn(x)  # traced, then the traced graph reused
+    assert list(fn.compiled_shapes) == [x.shape]
+    for out in (first, second, third):
+        np.testing.assert_allclose(out, eager, rtol=0, atol=1e-3)
+    other = textured_image(12, 16, seed=8)[None].astype(np.float32)  # over max_traces: stays eager
+    for _ in range(2):
+        np.testing.assert_allclose(fn(other), tiny_model(other, training=False).numpy(), rtol=0, atol=1e-3)
+    assert list(fn.compiled_shapes) == [x.shape]
