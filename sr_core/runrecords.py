@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -141,7 +141,66 @@ class RegistryEntry(Record):
 
 
 class Registry(Record):
+    """The legacy single ``registry.json`` (read, never written: see :mod:`sr_core.registry`)."""
+
     models: list[RegistryEntry] = Field(default_factory=list)
+
+
+# The registry's change records: one immutable file each, ``models/registry/<id>.json``; the current
+# view (exports, champions per model and track) is derived by replaying them (sr_core.registry).
+
+
+class RegistryChange(Record):
+    """What every change record has: when, which model name on which track, who and why."""
+
+    id: str = Field("", exclude=True)  # the record's file stem, set when read
+    at: dt.datetime
+    name: str
+    track: str
+    by: str | None = None  # user@host, for changes people make
+    why: str | None = None
+
+
+class ExportRecord(RegistryEntry, RegistryChange):
+    """A new export (a challenger of its track)."""
+
+    kind: Literal["export"] = "export"
+    dataset: str | None = None
+
+
+class PromoteRecord(RegistryChange):
+    """An export becomes the champion of its track: the first of the track, by the rule, or by hand."""
+
+    kind: Literal["promote"] = "promote"
+    path: str  # the export, relative to the data dir (unique per export)
+    run_id: str | None = None
+    rule: Literal["first", "rule", "manual"]
+    replaces: str | None = None  # the champion the decision saw (its path)
+    decision: dict[str, Any] | None = None  # sr_core.verdict.Decision.as_dict(): the numbers
+    evaluated_in: str | None = None  # the run that scored challenger and champion on the same images
+
+
+class RejectRecord(RegistryChange):
+    """An export was compared with the champion in a run and stays a challenger."""
+
+    kind: Literal["reject"] = "reject"
+    path: str
+    run_id: str | None = None
+    champion: str | None = None
+    decision: dict[str, Any] | None = None
+    evaluated_in: str | None = None
+
+
+class RollbackRecord(RegistryChange):
+    """A person put an earlier champion back."""
+
+    kind: Literal["rollback"] = "rollback"
+    path: str  # the champion removed
+    to: str  # the champion put back
+
+
+RegistryRecord = Annotated[ExportRecord | PromoteRecord | RejectRecord | RollbackRecord,
+                           Field(discriminator="kind")]
 
 
 class FailureRecord(Record):
@@ -177,7 +236,7 @@ class StageProgress(Record):
 R = TypeVar("R", bound=BaseModel)
 
 
-def _field_errors(exc: ValidationError) -> str:
+def field_errors(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
@@ -200,7 +259,7 @@ def read_record(path: str | Path, model: type[R], what: str) -> R:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise RecordError(path, f"not a valid {what}: {_field_errors(exc)}") from None
+        raise RecordError(path, f"not a valid {what}: {field_errors(exc)}") from None
 
 
 def write_record(path: str | Path, record: BaseModel) -> Path:

@@ -65,7 +65,7 @@ def test_discriminator_round_trips_too(smoke_config, tmp_path):
     np.testing.assert_array_equal(load_model(path)(hr).numpy(), disc(hr).numpy())
 
 
-def test_registry_resolves_newest_export_by_name(smoke_config):
+def test_registry_resolves_the_champion_by_name_and_the_newest_with_latest(smoke_config):
     model = build_srcnn(smoke_config.srcnn, 4)
     first = export_model(model, smoke_config, "srcnn", step=1)
     second = export_model(model, smoke_config, "srcnn", step=2)
@@ -75,16 +75,18 @@ def test_registry_resolves_newest_export_by_name(smoke_config):
     register_export(data_dir, second, run_id="r2")  # re-registering does not duplicate
     entries = list_models(data_dir)
     assert [e["step"] for e in entries] == [2, 1] and all(e["exists"] for e in entries)
-    stored = json.loads(layout.registry_path(data_dir).read_text())
-    assert not stored["models"][0]["path"].startswith("/")  # relative to the data dir
-    assert resolve_model(data_dir, "srcnn") == second.path
-    assert resolve_model(data_dir, "SRCNN") == second.path
+    stored = [json.loads(p.read_text()) for p in sorted((data_dir / "models" / "registry").glob("*.json"))]
+    assert [r["kind"] for r in stored] == ["export", "promote", "export"]
+    assert not stored[0]["path"].startswith("/")  # relative to the data dir
+    assert resolve_model(data_dir, "srcnn") == first.path  # the first export of the track is its champion
+    assert resolve_model(data_dir, "SRCNN@latest") == second.path
+    assert resolve_model(data_dir, "srcnn@r2") == second.path
     assert resolve_model(data_dir, str(first.path)) == first.path
     assert resolve_model(data_dir, first.path.parent) == first.path
 
 
 def test_resolve_model_says_what_to_run_when_nothing_is_registered(tmp_path):
-    with pytest.raises(ModelNotFoundError, match=r"no srgan model found in .*models; run `srbench train --model srgan`"):
+    with pytest.raises(ModelNotFoundError, match=r"no srgan model found in .*models: no champion on any track; run `srbench train --model srgan`"):
         resolve_model(tmp_path, "srgan")
     with pytest.raises(ModelNotFoundError, match="neither a model name"):
         resolve_model(tmp_path, tmp_path / "missing.keras")

@@ -20,6 +20,7 @@ import pytest
 
 from sr_core import layout
 from sr_core.config import load_config
+from sr_core.registry import read_records
 
 pytestmark = pytest.mark.slow
 
@@ -182,8 +183,7 @@ def test_two_runs_at_once_train_one_checkpoint_folder_in_turn(roots):
     cfg = load_config("smoke", [steps_override], data_dir=roots / "data", reports_dir=roots / "reports")
     ckpt_dir = layout.checkpoint_dir(cfg, "srcnn")
     assert not ckpt_dir.exists()
-    registry = layout.registry_path(roots / "data")
-    before = len(json.loads(registry.read_text())["models"])
+    before = {r.id for r in read_records(roots / "data")}
     cmd = [*SRBENCH, "train", "--preset", "smoke", "--model", "srcnn", "--set", steps_override,
            "--data-dir", str(roots / "data"), "--reports-dir", str(roots / "reports")]
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -192,5 +192,5 @@ def test_two_runs_at_once_train_one_checkpoint_folder_in_turn(roots):
     assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-3000:] for o in outputs)
     steps = [int(line.split(",")[0]) for line in (ckpt_dir / "curves.csv").read_text().splitlines()[1:]]
     assert steps == sorted(set(steps)) and steps[-1] == 40, "interleaved or duplicate steps in curves.csv"
-    new = [e for e in json.loads(registry.read_text())["models"][before:]]
-    assert [(e["name"], e["step"]) for e in new] == [("srcnn", 40)], new
+    new = [r for r in read_records(roots / "data") if r.id not in before and r.kind == "export"]
+    assert sorted({(e.name, e.step) for e in new}) == [("srcnn", 40)], new

@@ -119,9 +119,8 @@ def test_registry_paths_must_stay_inside_the_data_dir(smoke_config, exported):
     data_dir = smoke_config.data_dir
     register_export(data_dir, exported)
     path = layout.registry_path(data_dir)
-    registry = json.loads(path.read_text())
-    registry["models"][0]["path"] = "../../x.keras"
-    path.write_text(json.dumps(registry))
+    path.write_text(json.dumps({"models": [{"name": "srcnn", "label": "SRCNN", "step": 5, "path": "../../x.keras",
+                                            "sidecar": "../../x.json"}]}))
     with pytest.raises(RecordError, match="entry 'srcnn step 5' points outside the data dir"):
         resolve_model(data_dir, "srcnn")
 

@@ -45,8 +45,9 @@ def train(
     DATA_DIR/checkpoints/<model>-<fingerprint>/ every train.checkpoint_every steps, together with
     curves.csv and TensorBoard logs; rerunning the same command after an interruption resumes from
     the last checkpoint, and rerunning a finished one only re-registers its export. The export lands
-    in DATA_DIR/models/<model>/<timestamp>-<fingerprint>/ (model .keras + JSON sidecar) and becomes the
-    newest entry of DATA_DIR/models/registry.json, which `srbench evaluate/upscale --model NAME` use.
+    in DATA_DIR/models/<model>/<timestamp>-<fingerprint>/ (model .keras + JSON sidecar) and is recorded
+    in DATA_DIR/models/registry/ as a challenger of its track (preset + dataset); the first model of a
+    track becomes its champion, which `srbench upscale --model NAME` uses ('srbench models').
 
     SRGAN uses the VGG19 content loss (srgan.content_loss=vgg54) and needs the ImageNet VGG19 weights
     (downloaded by Keras, or a local file via srgan.vgg_weights / SRBENCH_VGG19_WEIGHTS); offline
@@ -61,6 +62,7 @@ def train(
     """
     from sr_core.losses import VGGWeightsUnavailable
     from sr_core.records import PatchDataError, prepare_patches
+    from sr_core.registry import champion as registry_champion
     from sr_core.registry import register_export
     from sr_core.sources import DatasetUnavailableError, SourceError
     from sr_core.training import NonFiniteLossError, train_model
@@ -83,15 +85,18 @@ def train(
             typer.echo(f"training {step_name} ({spec.steps(cfg)} steps{why}) ...")
             init = exports[spec.requires[0]].path if spec.requires else None
             result = exports[step_name] = train_model(cfg, step_name, patch_dir, generator_init=init)
-            register_export(cfg.data_dir, result)
+            entry = register_export(cfg.data_dir, result)
             if step_name != name:
                 typer.echo(f"  {_summary(result)}\n  exported {result.path}")
     except (VGGWeightsUnavailable, NonFiniteLossError, PatchDataError, SourceError, DatasetUnavailableError) as exc:
         raise fail(str(exc)) from None
     typer.echo(_summary(result))
     typer.echo(f"exported {result.path}")
-    typer.echo(f"registered as the newest {name} in {cfg.data_dir}/models/registry.json "
-               f"({time.monotonic() - started:.1f}s in all)")
+    champion = registry_champion(cfg.data_dir, name, entry.track)
+    role = ("the champion" if champion is not None and champion.path == entry.path
+            else f"a challenger (the champion stays {champion.run_id or champion.path}; 'srbench promote' or "
+                 "'srbench evaluate' decide)" if champion is not None else "a challenger")
+    typer.echo(f"registered on track {entry.track} as {role} ({time.monotonic() - started:.1f}s in all)")
 
 
 def register(app: typer.Typer) -> None:
