@@ -19,35 +19,52 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_UI_ENABLED", "false")
 
-_STACK: contextlib.ExitStack | None = None
-
-
 def ensure_prefect_harness(request) -> None:
     """Start the session's temporary Prefect server (once); it stops when pytest finishes.
 
-    ``request`` is the calling fixture's pytest request (its config owns the cleanup).
+    ``request`` is the calling fixture's pytest request. The server is kept on the pytest config,
+    not in this module, because test files import this module both as ``helpers_prefect`` and as
+    ``tests.helpers_prefect`` (two module objects): a module global would start a second server,
+    and Prefect's process-wide events client would keep sending to the first one.
     """
-    global _STACK
-    if _STACK is not None:
+    config = request.config
+    if getattr(config, "_srbench_prefect_harness", None) is not None:
         return
     from prefect.testing.utilities import prefect_test_harness
 
     stack = contextlib.ExitStack()
     stack.enter_context(prefect_test_harness(server_startup_timeout=120))
-    _STACK = stack
-    request.config.add_cleanup(_stop)
+    config._srbench_prefect_harness = stack
 
-
-def _stop() -> None:
-    global _STACK
-    if _STACK is not None:
+    def stop() -> None:
         with contextlib.suppress(Exception):
-            _STACK.close()
-        _STACK = None
+            stack.close()
+        config._srbench_prefect_harness = None
+
+    config.add_cleanup(stop)
 
 
-def task_run_states(flow_run_id: UUID | str, include_subflows: bool = True) -> dict[str, list[str]]:
-    """Task name -> state names of its runs in this flow run (and its subflows), e.g. 'Cached'."""
+def task_run_states(flow_run_id: UUID | str, include_subflows: bool = True,
+                    wait_for: tuple[str, ...] | dict[str, int] = (),
+                    timeout: float = 30.0) -> dict[str, list[str]]:
+    """Task name -> state names of its runs in this flow run (and its subflows), e.g. 'Cached'.
+
+    Prefect 3 records task runs from events that the server processes asynchronously, so a read
+    right after the flow returns can miss them: ``wait_for`` names tasks (or maps a task to how
+    many runs it has) to poll for, up to ``timeout`` seconds, until those runs are in final states.
+    """
+    expected = wait_for if isinstance(wait_for, dict) else {name: 1 for name in wait_for}
+    final = {"Completed", "Cached", "Failed", "Crashed", "Cancelled"}
+    deadline = time.monotonic() + timeout
+    while True:
+        states = _task_run_states(flow_run_id, include_subflows)
+        if all(len(states.get(name, [])) >= count and set(states[name]) <= final
+               for name, count in expected.items()) or time.monotonic() > deadline:
+            return states
+        time.sleep(0.5)
+
+
+def _task_run_states(flow_run_id: UUID | str, include_subflows: bool) -> dict[str, list[str]]:
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
 

@@ -47,7 +47,7 @@ def test_benchmark_chunks_run_on_the_dask_cluster(prefect_api, dask_cluster, tmp
     assert Path(result["report"]).is_file() and Path(result["index"]).is_file()
     assert not (Path(result["run_dir"]) / "parts").exists()  # chunk files are merged then removed
 
-    states = task_run_states(state.state_details.flow_run_id)
+    states = task_run_states(state.state_details.flow_run_id, wait_for={"upscale_and_score": 2})
     assert states["upscale_and_score"] == ["Completed", "Completed"]
 
 

@@ -113,8 +113,10 @@ def test_artifacts_summary_table_link_and_training_progress(first_night):
 
 def test_second_run_skips_download_and_preparation(first_night, second_night):
     assert second_night.is_completed(), second_night.message
-    first = task_run_states(first_night.state_details.flow_run_id)
-    second = task_run_states(second_night.state_details.flow_run_id)
+    first = task_run_states(first_night.state_details.flow_run_id, wait_for=("prepare_patches",))
+    second = task_run_states(second_night.state_details.flow_run_id,
+                             wait_for={"download_dataset": 1, "prepare_patches": 1, "train_model_task": 3,
+                                       "upscale_and_score": 1})
     assert first["prepare_patches"] == ["Completed"]
     assert second["download_dataset"] == ["Cached"]
     assert second["prepare_patches"] == ["Cached"]
@@ -151,17 +153,20 @@ def test_changed_data_config_recomputes_patches_and_missing_patches_are_rebuilt(
     changed = smoke.model_copy(update={"data": smoke.data.model_copy(update={"patches_per_image": 3})})
     state = prepare(config=changed, return_state=True)
     assert state.is_completed(), state.message
-    assert task_run_states(state.state_details.flow_run_id)["prepare_patches"] == ["Completed"]
+    assert task_run_states(state.state_details.flow_run_id, wait_for=("prepare_patches",))[
+        "prepare_patches"] == ["Completed"]
     assert Path(state.result()) == layout.patches_dir(changed) != layout.patches_dir(smoke)
 
     # The cache says 'done' but the shards are gone: they are rebuilt, not trusted.
     shutil.rmtree(layout.patches_dir(smoke))
     state = prepare(config=smoke, return_state=True)
     assert state.is_completed(), state.message
-    assert task_run_states(state.state_details.flow_run_id)["prepare_patches"] == ["Completed"]
+    assert task_run_states(state.state_details.flow_run_id, wait_for=("prepare_patches",))[
+        "prepare_patches"] == ["Completed"]
     assert (layout.patches_dir(smoke) / "manifest.json").is_file()
     state = prepare(config=smoke, return_state=True)
-    assert task_run_states(state.state_details.flow_run_id)["prepare_patches"] == ["Cached"]
+    assert task_run_states(state.state_details.flow_run_id, wait_for=("prepare_patches",))[
+        "prepare_patches"] == ["Cached"]
 
 
 def test_failing_stage_is_named_and_recorded(prefect_api, tmp_path):

@@ -94,7 +94,6 @@ def test_a_killed_prepares_staging_folder_is_removed_and_a_live_ones_kept(smoke_
     assert patches_problem(target) is None
 
 
-@pytest.mark.slow
 def _flow_run_log(flow_run_id) -> str:
     from prefect import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
@@ -104,10 +103,11 @@ def _flow_run_log(flow_run_id) -> str:
     return "\n".join(entry.message for entry in logs)
 
 
+@pytest.mark.slow
 def test_the_nightly_data_stage_rebuilds_a_damaged_cached_directory(request, smoke_config):
     """Through Prefect: the cache said 'done', a shard was truncated since; the task reruns."""
     from flows.stages import prepare
-    from tests.helpers_prefect import ensure_prefect_harness, task_run_states
+    from helpers_prefect import ensure_prefect_harness, task_run_states
 
     ensure_prefect_harness(request)
     first = prepare(config=smoke_config, return_state=True)
@@ -118,8 +118,10 @@ def test_the_nightly_data_stage_rebuilds_a_damaged_cached_directory(request, smo
     second = prepare(config=smoke_config, return_state=True)
     log = _flow_run_log(second.state_details.flow_run_id)
     assert second.is_completed(), second.message
-    assert task_run_states(second.state_details.flow_run_id)["prepare_patches"] == ["Completed"]
+    states = task_run_states(second.state_details.flow_run_id, wait_for=("prepare_patches",))
+    assert states["prepare_patches"] == ["Completed"]
     assert f"rebuilding the patches: patch shard {shard} is corrupt (100 bytes" in log
     assert patches_problem(patch_dir) is None
     third = prepare(config=smoke_config, return_state=True)
-    assert task_run_states(third.state_details.flow_run_id)["prepare_patches"] == ["Cached"]
+    states = task_run_states(third.state_details.flow_run_id, wait_for=("prepare_patches",))
+    assert states["prepare_patches"] == ["Cached"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_prefect import ensure_prefect_harness, task_run_states
+from helpers_prefect import ensure_prefect_harness, task_run_states
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +61,15 @@ def test_a_crafted_pickle_result_does_not_run_and_is_recomputed(prefect_api, smo
     second = prepare(config=smoke_config, return_state=True)
     assert second.is_completed(), second.message
     assert not marker.exists(), "the crafted result file ran code"
-    states = task_run_states(second.state_details.flow_run_id)
+    states = task_run_states(second.state_details.flow_run_id,
+                             wait_for=("download_dataset", "prepare_patches"))
     assert states["download_dataset"] == ["Completed"]  # the refused record was a cache miss...
     assert states["prepare_patches"] == ["Cached"]      # ...and only that one
     assert json.loads(record.read_bytes())["metadata"]["serializer"]["type"] == "json"  # rewritten
 
     third = prepare(config=smoke_config, return_state=True)
-    assert task_run_states(third.state_details.flow_run_id)["download_dataset"] == ["Cached"]
+    assert task_run_states(third.state_details.flow_run_id, wait_for=("download_dataset",))[
+        "download_dataset"] == ["Cached"]
 
 
 @pytest.mark.parametrize("content, reason", [
