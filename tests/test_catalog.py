@@ -146,6 +146,7 @@ ALLOWED = {
     "sr_core/models/": "the architecture modules",
     "sr_core/losses.py": "the VGG content loss is configured in the adversarial model's section",
     "sr_core/training/trainers.py": "the adversarial trainer reads the adversarial model's section",
+    "sr_core/published.py": "the papers' published results, keyed by the model they report",
     "tests/": "tests name the models they exercise",
     "benchmarks/": "benchmarks measure named architectures",
 }
