@@ -51,9 +51,9 @@ def as_store(root: str | Path | Store) -> Store:
 
 def run_file(run_id: str) -> str:
     """The per-run file of ``run_id``, relative to the reports root."""
-    if not run_id or run_id.startswith(".") or any(c in run_id for c in "/\\\0"):
-        raise ValueError(f"run id {run_id!r} is not a single safe file name")
-    return f"{HISTORY_DIR}/{run_id}.parquet"
+    from sr_core.runrecords import check_run_id
+
+    return f"{HISTORY_DIR}/{check_run_id(run_id)}.parquet"
 
 
 def _utc(value: Any) -> datetime:
@@ -127,22 +127,44 @@ def _file_problem(store: Store, rel: str, filesystem: pafs.FileSystem) -> str | 
     return None
 
 
-def _set_aside(store: Store, rel: str, problem: str) -> None:
+def _set_aside(store: Store, rel: str, problem: str, then: str = "") -> str:
     aside = f"{rel}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
-    try:
+    if store.local is not None:
+        Path(store.fs_path(rel)).replace(store.fs_path(aside))
+    else:
         store.write_bytes(aside, store.read_bytes(rel))
-    except OSError:
-        pass
-    store.remove(rel)
-    log.warning("%s is unreadable (%s); moved it to %s", store.url(rel), problem, store.url(aside))
+        store.remove(rel)
+    log.warning("%s is unreadable (%s); moved it to %s%s", store.url(rel), problem, store.url(aside), then)
+    return aside
 
 
-def migrate_legacy(root: str | Path | Store) -> int:
+def run_folders(store: Store) -> list[str]:
+    """The names of the folders in a reports root that may be runs (not history/, not hidden)."""
+    return [name for name, is_dir in store.listdir() if is_dir and name != HISTORY_DIR and not name.startswith(".")]
+
+
+def rebuild_missing(store: Store, rows_of_run: RowsOfRun) -> int:
+    """Write the history file of every run folder that has metrics but no history file yet."""
+    existing = set(history_files(store))
+    runs = rows = 0
+    for name in run_folders(store):
+        if run_file(name) in existing:
+            continue
+        run_rows = rows_of_run(store, name)
+        if run_rows:
+            write_run_history(store, name, run_rows)
+            runs, rows = runs + 1, rows + len(run_rows)
+    log.warning("rebuilt the history under %s from %d run folders (%d rows)", store.url(HISTORY_DIR), runs, rows)
+    return runs
+
+
+def migrate_legacy(root: str | Path | Store, rows_of_run: RowsOfRun | None = None) -> int:
     """Split a legacy single ``history.parquet`` into per-run files; returns how many were written.
 
     Runs that already have their own file keep it (it is newer). The legacy file is then renamed
-    ``history.parquet.migrated``. Safe to run twice or from two workers: every write is a whole file
-    with the same content.
+    ``history.parquet.migrated``. A damaged legacy file is moved aside (``.damaged-<time>``) and,
+    with ``rows_of_run``, the runs' files are rebuilt from their run folders instead. Safe to run
+    twice or from two workers: every write is a whole file with the same content.
     """
     store = as_store(root)
     if not store.is_file(LEGACY_FILE):
@@ -151,8 +173,9 @@ def migrate_legacy(root: str | Path | Store) -> int:
         table = pq.read_table(io.BytesIO(store.read_bytes(LEGACY_FILE)))
         table = table.select(_schema().names).cast(_schema())
     except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
-        _set_aside(store, LEGACY_FILE, f"{type(exc).__name__}: {exc}")
-        return 0
+        _set_aside(store, LEGACY_FILE, f"{type(exc).__name__}: {exc}",
+                   " and rebuilding it from the run folders" if rows_of_run else "")
+        return rebuild_missing(store, rows_of_run) if rows_of_run else 0
     existing = set(history_files(store))
     written = 0
     by_run: dict[str, list[dict[str, Any]]] = {}
@@ -176,7 +199,7 @@ def read_history_table(root: str | Path | Store, rows_of_run: RowsOfRun | None =
     rows from its run folder) a damaged file is also moved aside and rebuilt.
     """
     store = as_store(root)
-    migrate_legacy(store)
+    migrate_legacy(store, rows_of_run)
     files = history_files(store)
     if not files:
         return _schema().empty_table()

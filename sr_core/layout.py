@@ -11,7 +11,7 @@ from pathlib import Path
 from sr_core.config import PipelineConfig
 from sr_core.runrecords import RunDir
 
-HISTORY_FILE = "history.parquet"
+HISTORY_DIR = "history"  # one <run_id>.parquet per run (sr_core.history)
 INDEX_FILE = "index.html"
 REGISTRY_FILE = "registry.json"
 
@@ -33,7 +33,12 @@ def patches_dir(cfg: PipelineConfig) -> Path:
 
 
 def checkpoint_dir(cfg: PipelineConfig, model: str) -> Path:
-    return Path(cfg.data_dir) / "checkpoints" / f"{model}-{cfg.model_fingerprint(model)}"
+    return checkpoint_dir_of(cfg.data_dir, model, cfg.model_fingerprint(model))
+
+
+def checkpoint_dir_of(data_dir: str | Path, model: str, model_fingerprint: str) -> Path:
+    """The checkpoint folder (with ``curves.csv``) of a model trained with this fingerprint."""
+    return Path(data_dir) / "checkpoints" / f"{model}-{model_fingerprint}"
 
 
 def models_dir(cfg: PipelineConfig) -> Path:
@@ -49,8 +54,9 @@ def run_dir(cfg: PipelineConfig, run_id: str) -> RunDir:
     return RunDir(cfg.reports_dir, run_id)
 
 
-def history_path(reports_dir: str | Path) -> Path:
-    return Path(reports_dir) / HISTORY_FILE
+def history_dir(reports_dir: str | Path) -> Path:
+    """The history dataset's folder (read it with ``results.read_history(reports_dir)``)."""
+    return Path(reports_dir) / HISTORY_DIR
 
 
 def index_path(reports_dir: str | Path) -> Path:

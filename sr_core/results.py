@@ -1,11 +1,11 @@
-"""The Parquet tables: per-run ``metrics.parquet`` (long format) and the cross-run ``history.parquet``.
+"""The Parquet tables: per-run ``metrics.parquet`` (long format) and the cross-run history
+(``history/<run_id>.parquet``, one file per run: :mod:`sr_core.history`).
 
 Both have explicit pyarrow schemas (documented in docs/evaluation.md); every write is atomic.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import math
@@ -21,9 +21,11 @@ import pyarrow.parquet as pq
 
 from pydantic import ConfigDict
 
+from sr_core import history
 from sr_core.atomic import atomic_path
 from sr_core.numbers import number
 from sr_core.runrecords import Record, RecordError, RunDir, RunRecord
+from sr_core.store import Store, is_url
 
 METRIC_COLUMNS = ("psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y")
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -148,7 +150,7 @@ def concat_metrics(paths: list[str | Path]) -> tuple[pa.Table, list[str]]:
 
 
 # --------------------------------------------------------------------------------------------------
-# history.parquet
+# history (the per-run files: sr_core.history)
 
 
 def _finite_mean(values: pd.Series) -> float | None:
@@ -206,97 +208,74 @@ def history_rows(metrics: pd.DataFrame, run: RunRecord) -> list[dict[str, Any]]:
     return out
 
 
-def read_history(path: str | Path) -> pd.DataFrame:
-    path = Path(path)
-    if not path.is_file():
-        return HISTORY_SCHEMA.empty_table().to_pandas()
-    return _history_table(path).to_pandas()
+def history_root(where: str | Path | Store) -> str | Path | Store:
+    """The reports root of a history, given the root itself, its ``history/`` folder (what
+    :func:`append_history` returns) or a legacy ``history.parquet`` in it."""
+    if isinstance(where, Store):
+        return where
+    text = str(where).rstrip("/")
+    last = text.rsplit("/", 1)[-1]
+    if last in (history.HISTORY_DIR, history.LEGACY_FILE) and "/" in text:
+        return text.rsplit("/", 1)[0] if is_url(text) else Path(text).parent
+    return where
+
+
+def read_history(where: str | Path | Store) -> pd.DataFrame:
+    """Every run's per-method means, oldest first: the ``history/`` dataset of a reports root (a
+    folder or a shared URL). A legacy ``history.parquet`` is migrated; damaged files are named,
+    and rebuilt from their run folders where those still have the metrics."""
+    return history.read_history(history_root(where), rows_from_run_folder)
 
 
 def _clean_row(row: dict[str, Any]) -> dict[str, Any]:
-    """Missing values as None (pandas gives NaN/NaT), integers as int, timestamps as UTC datetimes."""
-    out = {}
-    for key, value in row.items():
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
-            out[key] = None
-        elif key == "started_at":
-            out[key] = utc(value)
-        elif key in ("model_step", "n_images"):
-            out[key] = int(value)
-        else:
-            out[key] = value.item() if isinstance(value, np.generic) else value
-    return out
+    return history.clean_row(row)
 
 
-def append_history(path: str | Path, rows: list[dict[str, Any]]) -> Path:
-    """Replace this run's rows (idempotent per run_id) and write the file atomically, oldest first."""
-    path = Path(path)
-    rows = [_clean_row(r) for r in rows]
-    run_ids = {r["run_id"] for r in rows}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Runs of different presets may finish together: serialise the read-modify-write.
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            old = _history_table(path, locked=True).to_pylist() if path.is_file() else []
-            kept = [r for r in old if r["run_id"] not in run_ids]
-            merged = sorted(kept + rows, key=lambda r: (utc(r["started_at"]), r["run_id"], r["method"]))
-            return write_table(pa.Table.from_pylist(merged, schema=HISTORY_SCHEMA), path)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def append_history(where: str | Path | Store, rows: list[dict[str, Any]]) -> str:
+    """Write each run's rows as its own ``history/<run_id>.parquet`` (replacing that run's earlier
+    rows); returns where the history dataset lives. No lock: no other run's file is touched."""
+    root = history_root(where)
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_run.setdefault(str(row["run_id"]), []).append(row)
+    for run_id, run_rows in by_run.items():
+        history.write_run_history(root, run_id, run_rows)
+    return history.as_store(root).url(history.HISTORY_DIR)
 
 
-def _history_table(path: Path, *, locked: bool = False) -> pa.Table:
-    """``history.parquet`` as read; a damaged one is moved aside and rebuilt (:func:`rebuild_history`)."""
-    try:
-        return pq.read_table(path).cast(HISTORY_SCHEMA)
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        if locked:
-            return rebuild_history(path, reason=f"{type(exc).__name__}: {exc}")
-        with open(path.with_name(path.name + ".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:  # another process may have rebuilt it meanwhile
-                return pq.read_table(path).cast(HISTORY_SCHEMA)
-            except (pa.ArrowException, OSError, ValueError):
-                return rebuild_history(path, reason=f"{type(exc).__name__}: {exc}")
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def rebuild_history(path: str | Path, reason: str = "") -> pa.Table:
-    """Move a damaged ``history.parquet`` aside (``history.parquet.damaged-<UTC time>``) and rebuild
-    it from the run folders beside it (each ``<run>/metrics.parquet`` with its ``run.json``).
-
-    History is derived data: every row comes from a run's own metrics. A run folder whose metrics
-    cannot be read is named in the log and left out. Returns the rebuilt table (already written).
-    """
+def _rows_of(run: RunDir) -> list[dict[str, Any]] | None:
     import logging
 
     log = logging.getLogger(__name__)
-    path = Path(path)
-    if path.exists():
-        aside = path.with_name(f"{path.name}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
-        path.replace(aside)
-        log.warning("%s is unreadable (%s); moved it to %s and rebuilding it from the run folders",
-                    path, reason or "damaged", aside)
-    rows: list[dict[str, Any]] = []
-    for metrics_path in sorted(path.parent.glob(f"*/{RunDir.METRICS}")):
+    try:
+        df = read_metrics(run.metrics)
         try:
-            run = RunDir.at(metrics_path.parent)
-            df = read_metrics(run.metrics)
-            try:
-                record = run_record(run, df)
-            except RecordError as exc:  # the metrics alone still make the history rows
-                log.warning("history rebuild: %s; using the metrics alone", exc)
-                record = run_record(run, df, read=False)
-            rows += [_clean_row(r) for r in history_rows(df, record)] if len(df) else []
-        except Exception as exc:  # noqa: BLE001 - one bad run folder must not block the others
-            log.warning("history rebuild: left out %s (%s: %s)", metrics_path, type(exc).__name__, exc)
-    rows.sort(key=lambda r: (utc(r["started_at"]), r["run_id"], r["method"]))
-    table = pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA)
-    write_table(table, path)
-    log.warning("rebuilt %s from %d run folders (%d rows)", path, len({r["run_id"] for r in rows}), len(rows))
-    return table
+            record = run_record(run, df)
+        except RecordError as exc:  # the metrics alone still make the history rows
+            log.warning("history rebuild: %s; using the metrics alone", exc)
+            record = run_record(run, df, read=False)
+        return history_rows(df, record) if len(df) else []
+    except Exception as exc:  # noqa: BLE001 - one bad run folder must not block the others
+        log.warning("history rebuild: left out %s (%s: %s)", run.metrics, type(exc).__name__, exc)
+        return None
+
+
+def rows_from_run_folder(store: Store, run_id: str) -> list[dict[str, Any]] | None:
+    """A run's history rows recomputed from its own ``metrics.parquet`` (+ ``run.json``); None when
+    the run folder has no readable metrics. History is derived data: this is how it is rebuilt."""
+    if store.local is not None:
+        run = RunDir(store.local, run_id)
+        return _rows_of(run) if run.metrics.is_file() else None
+    if not store.is_file(f"{run_id}/{RunDir.METRICS}"):
+        return None
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="srbench-rebuild-") as tmp:
+        run = RunDir(tmp, run_id)
+        for name in (RunDir.METRICS, RunDir.RUN):
+            if store.is_file(f"{run_id}/{name}"):
+                store.download(f"{run_id}/{name}", run.path / name)
+        return _rows_of(run)
 
 
 class _Row(Record):

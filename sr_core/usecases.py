@@ -7,9 +7,13 @@ steps; the flow runs each step as its own stage (so a failure names it), the CLI
 
     evaluate   begin_evaluation -> score_chunk per chunk of validation images
     parquet    merge_scores                  -> metrics.parquet
-    report     write_report                  -> run.json (final) + report.html
-    history    record_history                -> history.parquet + index.html
+    report     write_report                  -> run.json (final) + curves/ + report.html
+    history    record_history                -> history/<run_id>.parquet + index.html (published
+                                                to the shared reports root when there is one)
     summary    summarize                     -> NightSummary (means, deltas, regressions)
+
+With a shared reports root (``cfg.reports_url``) the run folder is written in the local scratch and
+published by ``record_history``; history and index are read and written on the shared root.
 """
 
 from __future__ import annotations
@@ -24,9 +28,13 @@ from typing import Any
 from sr_core import layout
 from sr_core.config import PipelineConfig
 from sr_core.evaluation import chunks, evaluate_images, merge_metrics, validation_ids, write_run_json
+from sr_core.export import read_sidecar
+from sr_core.publish import publish_run
 from sr_core.report import render_index, render_report, update_history
+from sr_core.report.index import publish_index
 from sr_core.results import NightSummary, night_summary, read_history, read_metrics, utc
-from sr_core.runrecords import RunDir, RunRecord
+from sr_core.runrecords import RecordError, RunDir, RunRecord
+from sr_core.store import Store
 
 # Called with (images done, images in total, image id).
 Progress = Callable[[int, int, str], None]
@@ -40,8 +48,8 @@ class EvaluationOutcome:
     run: RunDir
     metrics: Path
     report: Path
-    history: Path
-    index: Path
+    history: str
+    index: str
     summary: NightSummary
     record: RunRecord
 
@@ -77,17 +85,41 @@ def write_report(cfg: PipelineConfig, models: dict[str, str], run: RunDir, *,
                  extra: dict[str, Any] | None = None) -> Path:
     """run.json completed with wall times and metadata, then ``report.html``."""
     write_run_json(run, cfg, run.run_id, models=models, started_at=started_at, wall_times=wall_times, extra=extra)
-    return render_report(run)
+    return render_report(run, history_path=cfg.reports_root, curves_from=training_curves(cfg, models))
 
 
-def record_history(run: RunDir) -> tuple[Path, Path]:
-    """This run's means added to ``history.parquet``; ``index.html`` rebuilt. Returns both paths."""
-    return update_history(run, run.reports_dir), render_index(run.reports_dir)
+def training_curves(cfg: PipelineConfig, models: dict[str, str]) -> dict[str, Path]:
+    """Each evaluated model's ``curves.csv``: in the checkpoint folder of the fingerprint its export
+    was trained with (so a reused or registered model brings its own curves, not today's config's)."""
+    out = {}
+    for method, path in models.items():
+        try:
+            sidecar = read_sidecar(path)
+        except (RecordError, OSError):
+            continue
+        if sidecar.model_fingerprint:
+            out[method] = layout.checkpoint_dir_of(cfg.data_dir, sidecar.name or method, sidecar.model_fingerprint)
+    return out
+
+
+def record_history(run: RunDir, reports_root: str | None = None) -> tuple[str, str]:
+    """This run's means written as ``history/<run_id>.parquet`` and ``index.html`` rebuilt.
+
+    With a shared ``reports_root`` (a URL, not the run's own reports dir) the history file is
+    written there, the run folder is published (marker last) and the shared index is rebuilt.
+    Returns where the history and the index are.
+    """
+    if reports_root is None or Store(reports_root) == Store(run.reports_dir):
+        return update_history(run, run.reports_dir), str(render_index(run.reports_dir))
+    shared = Store(reports_root)
+    history = update_history(run, shared)
+    publish_run(run.path, shared)
+    return history, publish_index(shared)
 
 
 def summarize(cfg: PipelineConfig, run: RunDir) -> NightSummary:
     """Means, deltas vs bicubic and vs the previous comparable run, and regressions beyond tolerance."""
-    return night_summary(read_metrics(run.metrics), read_history(layout.history_path(run.reports_dir)),
+    return night_summary(read_metrics(run.metrics), read_history(cfg.reports_root),
                          run.run_id, cfg.eval.regression_tolerance_db)
 
 
@@ -111,6 +143,6 @@ def evaluate_and_report(cfg: PipelineConfig, models: dict[str, str], run_id: str
     metrics = merge_scores(run, parts)
     report = write_report(cfg, models, run, started_at=started,
                           wall_times={"evaluate": round(time.perf_counter() - t0, 3)})
-    history, index = record_history(run)
+    history, index = record_history(run, cfg.reports_root)
     return EvaluationOutcome(run=run, metrics=metrics, report=report, history=history, index=index,
                              summary=summarize(cfg, run), record=run.read_run())

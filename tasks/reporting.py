@@ -37,8 +37,9 @@ def write_report(cfg: PipelineConfig, models: dict[str, str], run_id: str, start
 
 @task(name="update_history", cache_policy=NO_CACHE, task_run_name="update-history")
 def record_history(cfg: PipelineConfig, run_id: str) -> tuple[str, str]:
-    """Add this run's per-method means to ``history.parquet`` and rebuild ``index.html``."""
-    history, index = usecases.record_history(layout.run_dir(cfg, run_id))
+    """Write this run's per-method means to the history dataset and rebuild ``index.html``
+    (published to the shared reports root when there is one)."""
+    history, index = usecases.record_history(layout.run_dir(cfg, run_id), cfg.reports_root)
     return str(history), str(index)
 
 

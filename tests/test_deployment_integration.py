@@ -140,7 +140,7 @@ def test_server_worker_deployment_cycle(prefect_env: dict[str, str], tmp_path: P
         (run_dir,) = [p for p in reports.iterdir() if p.is_dir() and p.name.startswith("smoke-")]
         for name in ("report.html", "metrics.parquet", "run.json"):
             assert (run_dir / name).is_file(), name
-        assert (reports / "index.html").is_file() and (reports / "history.parquet").is_file()
+        assert (reports / "index.html").is_file() and (reports / "history" / f"{run_dir.name}.parquet").is_file()
         meta = json.loads((run_dir / "run.json").read_text())
         assert meta["prefect"]["deployment_id"], "the run came from the deployment"
         assert list((tmp_path / "data" / "models" / "registry").glob("*.json")), "no registry records"

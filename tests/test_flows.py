@@ -56,7 +56,7 @@ def test_nightly_completes_and_writes_report_history_and_index(first_night, smok
     assert result["run_id"].startswith("smoke-") and run_dir.name == result["run_id"]
     for name in ("metrics.parquet", "report.html", "run.json"):
         assert (run_dir / name).is_file(), name
-    assert (Path(smoke.reports_dir) / "history.parquet").is_file()
+    assert (Path(smoke.reports_dir) / "history" / f"{first_night.result()['run_id']}.parquet").is_file()
     assert (Path(smoke.reports_dir) / "index.html").is_file()
     assert result["run_id"] in (Path(smoke.reports_dir) / "index.html").read_text()
 

@@ -1,5 +1,6 @@
-"""A damaged history.parquet is moved aside, named, and rebuilt from the runs' own metrics
-(issue 13, item 4): the next report, evaluate and night work instead of failing with ArrowInvalid."""
+"""A damaged history file (a per-run history/<run_id>.parquet, or a legacy history.parquet) is moved
+aside, named, and rebuilt from the runs' own metrics (issue 13, item 4; issue 10's per-run layout):
+the next report, evaluate and night work instead of failing with ArrowInvalid."""
 
 from __future__ import annotations
 
@@ -22,17 +23,18 @@ def reports(tmp_path_factory):
             make_run(root, "20260102-b", "2026-01-02T00:00:00Z")]
     for run in runs:
         update_history(run, root)
-    return root, runs, (root / "history.parquet").read_bytes()
+    return root, runs, {p.name: p.read_bytes() for p in (root / "history").glob("*.parquet")}
 
 
 @pytest.fixture
 def history(reports):
+    """The per-run history file of the second run (history/20260102-b.parquet), restored intact."""
     root, runs, good = reports
-    path = root / "history.parquet"
-    path.write_bytes(good)
-    for old in root.glob("history.parquet.damaged-*"):
+    for old in [*root.glob("history.parquet*"), *(root / "history").glob("*.damaged-*")]:
         old.unlink()
-    return path, runs, read_history(path)
+    for name, data in good.items():
+        (root / "history" / name).write_bytes(data)
+    return root / "history" / "20260102-b.parquet", runs, read_history(root)
 
 
 def _damage(path, how):
@@ -45,25 +47,44 @@ def _damage(path, how):
 
 
 @pytest.mark.parametrize("how", ["truncated", "garbage", "wrong-schema"])
-def test_a_damaged_history_is_moved_aside_and_rebuilt_from_the_runs(history, caplog, how):
+def test_a_damaged_run_history_file_is_moved_aside_and_rebuilt_from_its_run(history, caplog, how):
     path, runs, before = history
+    root = runs[0].parent
     _damage(path, how)
     damaged = path.read_bytes()
-    with caplog.at_level("WARNING", logger="sr_core.results"):
-        after = read_history(path)
+    with caplog.at_level("WARNING"):
+        after = read_history(root)
     pd.testing.assert_frame_equal(after, before)
-    aside = list(path.parent.glob("history.parquet.damaged-*"))
+    aside = list(path.parent.glob("20260102-b.parquet.damaged-*"))
     assert len(aside) == 1 and aside[0].read_bytes() == damaged
     assert f"{path} is unreadable" in caplog.text and f"moved it to {aside[0]}" in caplog.text
-    assert "rebuilt" in caplog.text and "from 2 run folders" in caplog.text
-    pd.testing.assert_frame_equal(read_history(path), before)  # written back: read again as is
+    assert f"rebuilt {path} from the run folder 20260102-b" in caplog.text
+    pd.testing.assert_frame_equal(read_history(root), before)  # written back: read again as is
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "wrong-schema"])
+def test_a_damaged_legacy_history_parquet_is_moved_aside_and_rebuilt_from_the_runs(history, caplog, how):
+    _, runs, before = history
+    root = runs[0].parent
+    for path in (root / "history").glob("*.parquet"):
+        path.unlink()
+    legacy = root / "history.parquet"  # what a version before the per-run files left behind
+    legacy.write_bytes(b"")
+    _damage(legacy, "garbage") if how == "truncated" else _damage(legacy, how)
+    with caplog.at_level("WARNING"):
+        after = read_history(legacy)  # the old path still names the history
+    pd.testing.assert_frame_equal(after, before)
+    aside = list(root.glob("history.parquet.damaged-*"))
+    assert len(aside) == 1 and not legacy.exists()
+    assert f"{legacy} is unreadable" in caplog.text and "rebuilt" in caplog.text
+    assert "from 2 run folders" in caplog.text
 
 
 def test_appending_to_a_damaged_history_keeps_the_earlier_runs(history):
     path, runs, before = history
-    _damage(path, "truncated")
-    update_history(runs[1], path.parent)
-    pd.testing.assert_frame_equal(read_history(path), before)
+    _damage(runs[0].parent / "history" / "20260101-a.parquet", "truncated")
+    update_history(runs[1], runs[1].parent)
+    pd.testing.assert_frame_equal(read_history(runs[0].parent), before)
 
 
 def test_report_and_index_work_on_a_damaged_history(history):
@@ -71,7 +92,7 @@ def test_report_and_index_work_on_a_damaged_history(history):
     _damage(path, "garbage")
     result = CliRunner().invoke(app, ["report", str(runs[1])])
     assert result.exit_code == 0, result.output
-    assert "20260101-a" in render_index(path.parent).read_text()
+    assert "20260101-a" in render_index(runs[0].parent).read_text()
     assert render_report(runs[0]).is_file()
 
 
@@ -81,9 +102,9 @@ def test_a_run_folder_with_unreadable_metrics_is_named_and_left_out(history, cap
     good = bad.read_bytes()
     try:
         bad.write_bytes(b"garbage")
-        _damage(path, "truncated")
-        with caplog.at_level("WARNING", logger="sr_core.results"):
-            after = read_history(path)
+        _damage(runs[0].parent / "history" / "20260101-a.parquet", "truncated")
+        with caplog.at_level("WARNING"):
+            after = read_history(runs[0].parent)
         assert set(after["run_id"]) == {"20260102-b"}
         assert f"history rebuild: left out {bad}" in caplog.text
     finally:

@@ -340,14 +340,14 @@ def _hist(run_id, when, method="srcnn", psnr=25.0, label=None, **kw):
     return row
 
 
-def test_append_history_cleans_values_sorts_by_time_and_locks(tmp_path):
-    path = tmp_path / "deep" / "er" / "history.parquet"
+def test_append_history_cleans_values_sorts_by_time_one_file_per_run(tmp_path):
+    path = tmp_path / "deep" / "er" / "history.parquet"  # the legacy name still names the root
     results.append_history(path, [_hist("z-first", "2026-01-01T00:00:00")])  # naive string time
     results.append_history(path, [_hist("a-second", "2026-01-02T00:00:00Z")])
     hist = results.read_history(path)
     assert list(hist["run_id"]) == ["z-first", "a-second"]  # by time, not by name
-    assert (path.parent / "history.parquet.lock").is_file()
-    rows = pq.read_table(path).to_pylist()
+    assert sorted(p.name for p in (path.parent / "history").iterdir()) == ["a-second.parquet", "z-first.parquet"]
+    rows = pq.read_table(path.parent / "history" / "z-first.parquet").to_pylist()
     assert rows[0]["started_at"] == datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert rows[0]["mean_ssim_rgb"] is None and rows[0]["model_step"] == 3 and rows[0]["mean_psnr_rgb"] == 1.5
     clean = results._clean_row(_hist("x", "2026-01-01", label="L"))

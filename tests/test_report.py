@@ -79,7 +79,7 @@ def test_regression_banner_only_when_worse_beyond_tolerance(runs):
     for row in rows:
         if row["method"] == "srcnn":
             row["mean_psnr_y"] += 0.5
-    boosted = reports.parent / "boosted.parquet"
+    boosted = reports.parent / "boosted"
     results.append_history(boosted, rows + hist[hist.run_id == "20260102-run2"].to_dict("records"))
     found = find_regressions(results.read_history(boosted), "20260102-run2", 0.1)
     assert [f["method"] for f in found] == ["srcnn"] and found[0]["drop_db"] == pytest.approx(0.5)

@@ -237,5 +237,5 @@ def test_srbench_run_completes_offline_and_prints_where_the_report_is(tmp_path):
     report = tmp_path / "reports" / "smoke-cli-ok" / "report.html"
     assert f"report: {report.resolve()}" in proc.stdout
     assert f"index:  {(tmp_path / 'reports' / 'index.html').resolve()}" in proc.stdout
-    assert report.is_file() and (tmp_path / "reports" / "history.parquet").is_file()
+    assert report.is_file() and (tmp_path / "reports" / "history" / "smoke-cli-ok.parquet").is_file()
     assert re.search(r"^srgan\s+\d+\.\d\d\s+0\.\d{4}", proc.stdout, re.M), proc.stdout

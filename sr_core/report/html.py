@@ -19,8 +19,8 @@ import pandas as pd
 from sr_core import catalog
 from sr_core.atomic import write_text
 from sr_core.report.assets import CSS, JS
+from sr_core.report.curves import copy_curves, curves_section
 from sr_core.report.svg import distribution_plot, trend_plot
-from sr_core import layout
 from sr_core.results import (METRIC_COLUMNS, asset_relpath, find_regressions, history_rows, read_history,
                              read_metrics, run_record, run_summary, slug)
 from sr_core.runrecords import RunDir, RunRecord
@@ -286,12 +286,20 @@ def _regression_banner(findings: list[dict[str, Any]]) -> str:
     return f'<div class="banner" id="regression">Regression: worse than the previous run<ul>{items}</ul></div>'
 
 
+def _curves_card(run: RunDir, labels: dict[str, str]) -> str:
+    section = curves_section(run.path, labels)
+    return f'<div class="card">{section}</div>' if section else ""
+
+
 def render_report(run_dir: str | Path | RunDir, *, history_path: str | Path | None = None,
-                  embed_images: bool | None = None) -> Path:
+                  embed_images: bool | None = None, curves_from: dict[str, str | Path] | None = None) -> Path:
     """Write ``run_dir/report.html`` from ``metrics.parquet``, ``run.json`` and ``images/``.
 
-    The trend and the regression banner use ``history.parquet`` in the reports root (the run folder's
-    parent) when present; this run is added to it in memory if ``update_history`` has not run yet.
+    The trend and the regression banner use the history of the reports root (the run folder's
+    parent, or ``history_path``: another root such as the team's shared URL); this run is added to it
+    in memory if ``update_history`` has not run yet. ``curves_from`` (model -> its ``curves.csv`` or
+    checkpoint folder) copies the training curves into the run folder first; the report plots the
+    curves the run folder holds.
     Images are embedded as data URIs unless the run's images exceed 12 MB (then linked relatively).
     """
     rd = run_dir if isinstance(run_dir, RunDir) else RunDir.at(run_dir)
@@ -305,7 +313,9 @@ def render_report(run_dir: str | Path | RunDir, *, history_path: str | Path | No
     labels = method_labels(methods, run)
     summary = run_summary(df)
 
-    history = read_history(Path(history_path) if history_path else layout.history_path(rd.reports_dir))
+    if curves_from:
+        copy_curves(rd.path, curves_from)
+    history = read_history(history_path if history_path else rd.reports_dir)
     if len(df) and run_id not in set(history["run_id"]):
         extra = pd.DataFrame(history_rows(df, run))
         history = pd.concat([history, extra], ignore_index=True) if len(history) else extra
@@ -353,6 +363,7 @@ def render_report(run_dir: str | Path | RunDir, *, history_path: str | Path | No
 <div class="card"><h3>Y-PSNR per image, by method (bar = mean)</h3>{distribution_plot(dist)}</div>
 <div class="card"><h3>Nightly trend: mean Y-PSNR per run ({esc(run.preset)}, {esc(run.dataset)})</h3>
 {_trend(history, run, run_id, labels)}</div>
+{_curves_card(rd, labels)}
 <h2 id="images">Per image</h2>
 {_per_image_table(full, methods, labels)}
 {sections}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from sr_core import catalog, layout
 from sr_core.atomic import write_text
 from sr_core.report.assets import CSS
 from sr_core.report.html import esc, fmt
+from sr_core.publish import publish_view, published_runs
 from sr_core.results import read_history, utc
 from sr_core.runrecords import RecordError, RunDir, check_run_id
+from sr_core.store import Store
 
 
 def _sort_key(entry: dict[str, Any]) -> datetime:
@@ -96,10 +99,41 @@ def render_index(reports_dir: str | Path) -> Path:
     """Write ``reports_dir/index.html`` listing every run folder, newest first."""
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    history = read_history(layout.history_path(reports_dir))
+    page, _ = index_page(reports_dir, read_history(reports_dir))
+    return write_text(layout.index_path(reports_dir), page)
+
+
+def publish_index(reports: Store) -> str:
+    """Rebuild ``index.html`` on a shared reports root from its published run folders.
+
+    The small records of each published run (run.json, failure.json, whether it has a report) are
+    read into a temporary folder and rendered exactly as a local index; the page is rewritten until
+    it lists every run published meanwhile (:func:`sr_core.publish.publish_view`).
+    """
+    def render() -> tuple[str, set[str]]:
+        with tempfile.TemporaryDirectory(prefix="srbench-index-") as tmp:
+            mirror = Path(tmp)
+            for run_id in published_runs(reports):
+                folder = mirror / run_id
+                folder.mkdir()
+                for name in (RunDir.RUN, RunDir.FAILURE):
+                    if reports.is_file(f"{run_id}/{name}"):
+                        reports.download(f"{run_id}/{name}", folder / name)
+                for name in (RunDir.REPORT, RunDir.METRICS):  # only whether they exist matters here
+                    if reports.is_file(f"{run_id}/{name}"):
+                        (folder / name).touch()
+            return index_page(mirror, read_history(reports))
+
+    return publish_view(reports, layout.INDEX_FILE, render)
+
+
+def index_page(reports_dir: Path, history: pd.DataFrame) -> tuple[str, set[str]]:
+    """The index page of the run folders in ``reports_dir``, and the run folder names it lists."""
     in_history = set(history["run_id"])
     rows = []
+    listed = set()
     for e in _runs(reports_dir, history):
+        listed.add(e["dir"])
         if e["failure"]:
             status = (f'<span class="status-failed">{esc(e["failure_status"])}</span>'
                       + (f' <span class="muted">in {esc(e["failed_task"])}</span>' if e.get("failed_task") else "")
@@ -130,4 +164,4 @@ def render_index(reports_dir: str | Path) -> Path:
 {body}
 </main></body></html>
 """
-    return write_text(layout.index_path(reports_dir), page)
+    return page, listed
