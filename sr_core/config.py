@@ -163,7 +163,23 @@ class EvalConfig(_Section):
     tile_size: int = Field(128, ge=8, description="LR tile side for whole-image inference")
     tile_pad: int = Field(24, ge=0, description="LR context around each tile, cropped after inference")
     chunk_size: int = Field(8, ge=1, description="validation images per upscale-and-score task")
-    regression_tolerance_db: float = Field(0.1, ge=0, description="Y-PSNR drop vs the previous run that counts as a regression")
+    regression_tolerance_db: float = Field(0.1, ge=0, description="Y-PSNR (dB) a model may lose, on average, "
+                                           "against the champion (promotion) or the previous comparable night "
+                                           "(regression alert); see docs/lifecycle.md")
+    promotion: Literal["auto", "manual"] = Field(
+        "auto", description="auto: the promotion rule replaces a track's champion; manual: its verdict is "
+        "recorded and only 'srbench promote' changes a champion (the first model of a track still is one)")
+    extra_sets: list[str] = Field(
+        default_factory=list, description="further benchmark sets scored for every method, each "
+        "'folder:HR' or 'folder:HR,LR' (e.g. folder:../shared/datasets/Set5); never used for tuning")
+
+    @field_validator("extra_sets")
+    @classmethod
+    def _folder_specs(cls, value: list[str]) -> list[str]:
+        for spec in value:
+            if not spec.startswith("folder:") or not spec[len("folder:"):].strip():
+                raise ValueError(f"eval.extra_sets entry {spec!r} is not 'folder:HR' or 'folder:HR,LR'")
+        return value
 
 
 def default_scratch_dir() -> Path:

@@ -28,8 +28,9 @@ from sr_core.config import PipelineConfig
 from sr_core.crops import regions_for_image
 from sr_core.export import read_sidecar, sidecar_path
 from sr_core.metrics import score
-from sr_core.results import NOTES_KEY, asset_relpath, concat_metrics, metrics_table, utc, write_table
+from sr_core.results import BENCHMARK_SPLIT, NOTES_KEY, asset_relpath, concat_metrics, metrics_table, utc, write_table
 from sr_core.runrecords import ExportSidecar, MethodInfo, RunDir, RunRecord
+from sr_core.verdict import challenged_name, champion_label
 from sr_core.upscale import Upscaler, interpolation_upscaler, model_upscaler
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,29 @@ def evaluate_images(
     return write_table(metrics_table(rows, notes), out_path)
 
 
+def evaluate_set(cfg: PipelineConfig, models: dict[str, str | Path], spec: str, run_id: str,
+                 out_path: str | Path, *, started_at: datetime | str | None = None) -> Path:
+    """Upscale and score every image of one extra benchmark set (``eval.extra_sets``), full images
+    only, into ``out_path``; rows carry ``dataset=spec`` and ``split="benchmark"``."""
+    from sr_core.sources import iter_benchmark_set
+
+    started, scale = utc(started_at), cfg.data.scale
+    upscalers = build_upscalers(cfg, models)
+    rows: list[dict[str, Any]] = []
+    for record in iter_benchmark_set(spec, scale):
+        for up in upscalers:
+            sr, seconds = up.timed(record.lr)
+            rows.append({
+                "run_id": run_id, "started_at": started, "dataset": spec, "split": BENCHMARK_SPLIT,
+                "image_id": record.image_id, "method": up.name, "model_step": up.step, "region": "full",
+                "top": 0, "left": 0, "height": record.hr.shape[0], "width": record.hr.shape[1],
+                "scale": scale, "crop_border": scale, **score(record.hr, sr, crop_border=scale),
+                "seconds": seconds})
+        log.info("benchmark set %s: scored %s", spec, record.image_id)
+    notes = [] if rows else [f"benchmark set {spec}: no image could be scored"]
+    return write_table(metrics_table(rows, notes), out_path)
+
+
 def merge_metrics(parts: list[str | Path], run_dir: str | Path | RunDir) -> Path:
     """Concatenate the chunks into the run's ``metrics.parquet``; their notes are added to run.json."""
     run = as_run_dir(run_dir)
@@ -203,8 +227,11 @@ def method_info(cfg: PipelineConfig, models: dict[str, str | Path]) -> tuple[dic
         path = Path(models[method])
         # A model given by path (``--model NAME=PATH``) may come without a sidecar.
         sidecar = read_sidecar(path) if sidecar_path(path).is_file() else None
-        spec = catalog.MODELS.get(method)
+        challenged = challenged_name(method)  # 'srgan@champion': the champion scored beside tonight's srgan
+        spec = catalog.MODELS.get(challenged or method)
         label = (sidecar.label if sidecar else None) or (spec.label_for(cfg) if spec else path.stem)
+        if challenged:
+            label = champion_label(str(label), _registered_run_id(cfg, path))
         info[method] = MethodInfo(label=str(label), kind="model", model_path=str(path),
                                   step=sidecar.step if sidecar else None,
                                   created_at=sidecar.created_at if sidecar else None,
@@ -215,6 +242,16 @@ def method_info(cfg: PipelineConfig, models: dict[str, str | Path]) -> tuple[dic
     for method in skipped_methods(cfg, models):
         notes.append(skipped_note(method))
     return info, notes
+
+
+def _registered_run_id(cfg: PipelineConfig, path: Path) -> str | None:
+    from sr_core.registry import read_view
+
+    view = read_view(cfg.data_root)
+    for entry in view.exports.values():
+        if view.absolute(entry.path).resolve() == path.resolve():
+            return entry.run_id
+    return None
 
 
 def _model_config(sidecar: ExportSidecar | None, cfg: PipelineConfig) -> PipelineConfig:

@@ -156,7 +156,7 @@ class RegistryView:
         return self.champions.get((name, track))
 
     def tracks(self) -> list[str]:
-        return sorted({e.track for e in self.exports.values()}, key=_track_order)
+        return sorted({e.track for e in self.exports.values()}, key=track_sort_key)
 
     def absolute(self, rel: str) -> Path:
         return self.data_dir / rel
@@ -183,7 +183,7 @@ class RegistryView:
                 and isinstance(r, (PromoteRecord, RollbackRecord))]
 
 
-def _track_order(track: str) -> tuple[int, str]:
+def track_sort_key(track: str) -> tuple[int, str]:
     return (TRACK_PREFERENCE.index(track) if track in TRACK_PREFERENCE else len(TRACK_PREFERENCE), track)
 
 
@@ -404,7 +404,7 @@ def default_track(view: RegistryView, name: str, track: str | None = None) -> st
     chosen = track or os.environ.get(TRACK_ENV) or None
     if chosen:
         return chosen
-    with_champion = sorted((t for (n, t) in view.champions if n == name), key=_track_order)
+    with_champion = sorted((t for (n, t) in view.champions if n == name), key=track_sort_key)
     return with_champion[0] if with_champion else None
 
 
@@ -499,16 +499,9 @@ def list_models(data_dir: str | Path) -> list[RegisteredModel]:
 
 
 def _known_tracks(view: RegistryView, name: str) -> str:
-    tracks = sorted({t for (n, t) in view.champions if n == name}, key=_track_order)
+    tracks = sorted({t for (n, t) in view.champions if n == name}, key=track_sort_key)
     return f" (tracks with a {name} champion: {', '.join(tracks)})" if tracks else ""
 
 
 def _describe(entry: ExportRecord) -> str:
     return f"run {entry.run_id}" if entry.run_id else f"step {entry.step}, {entry.path}"
-
-
-def champion_label(label: str, run_id: str | None) -> str:
-    """How a champion scored beside tonight's model is labelled:
-    'SRGAN-MSE (4x32, skip)' -> 'SRGAN-MSE (4x32, skip; champion, run R)', 'SRCNN' -> 'SRCNN (champion, run R)'."""
-    tag = f"champion, run {run_id}" if run_id else "champion"
-    return f"{label[:-1]}; {tag})" if label.endswith(")") else f"{label} ({tag})"

@@ -28,6 +28,7 @@ from sr_core.runrecords import Record, RecordError, RunDir, RunRecord
 from sr_core.store import Store, is_url
 
 METRIC_COLUMNS = ("psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y")
+BENCHMARK_SPLIT = "benchmark"  # the split of the eval.extra_sets rows: whole folders, never tuned on
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 METRICS_SCHEMA = pa.schema([
@@ -159,9 +160,12 @@ def _finite_mean(values: pd.Series) -> float | None:
     return float(vals.mean()) if len(vals) else None
 
 
-def run_summary(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Per-method means over the ``full`` rows, with deltas vs bicubic (one row per method)."""
+def run_summary(metrics: pd.DataFrame, split: str = "validation") -> pd.DataFrame:
+    """Per-method means over the ``full`` rows of one split (the validation images; the extra
+    benchmark sets are ``split="benchmark"``, summarised per set), with deltas vs bicubic."""
     full = metrics[metrics["region"] == "full"]
+    if "split" in full:
+        full = full[full["split"] == split]
     rows = []
     for method, group in full.groupby("method", sort=False):
         steps = group["model_step"].dropna()

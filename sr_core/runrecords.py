@@ -99,6 +99,9 @@ class RunRecord(Record):
     prefect: dict[str, Any] = Field(default_factory=dict)
     trained: dict[str, dict[str, Any]] = Field(default_factory=dict)
     executed_on: list[str] = Field(default_factory=list)
+    track: str | None = None  # preset + dataset: whose champions this run scored and may replace
+    champions: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per model: the champion scored
+    verdicts: list[dict[str, Any]] = Field(default_factory=list)  # sr_core.verdict.Decision.as_dict()
 
     def regression_tolerance_db(self, default: float = 0.1) -> float:
         return float(((self.config.get("eval") or {}).get("regression_tolerance_db", default)))

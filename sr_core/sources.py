@@ -256,6 +256,29 @@ def _index_lr_files(folder: Path, scale: int) -> dict[str, Path]:
     return index
 
 
+def iter_benchmark_set(spec: str, scale: int) -> Iterator[ImageRecord]:
+    """Every image of a benchmark set folder (``folder:HR`` or ``folder:HR,LR``; no train/validation
+    split: Set5 is five test images), as aligned (HR, LR) pairs. Unreadable files and HR images
+    without an LR partner are named and skipped, as in :class:`FolderSource`."""
+    source = FolderSource(spec, scale)
+    files = _unique_stems(_image_files(source.hr_root))
+    if not files:
+        raise SourceError(f"benchmark set {spec!r}: {source.hr_root} holds no images ({_SUFFIX_LIST})")
+    lr_by_stem = _index_lr_files(source.lr_root, scale) if source.lr_root is not None else None
+    for path in files:
+        lr_path = lr_by_stem.get(path.stem) if lr_by_stem is not None else None
+        if lr_by_stem is not None and lr_path is None:
+            log.warning("skipping %s: no LR partner named %s.* or %sx%d.* in %s", path, path.stem, path.stem,
+                        scale, source.lr_root)
+            continue
+        try:
+            record = ImageRecord(path.stem, read_image(path), read_image(lr_path) if lr_path else None)
+        except ImageReadError as exc:
+            log.warning("skipping %s", exc)
+            continue
+        yield _normalise_pair(record, scale, source.name)
+
+
 # --------------------------------------------------------------------------------------------------
 # div2k (tensorflow-datasets)
 

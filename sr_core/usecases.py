@@ -5,8 +5,10 @@ The CLI commands and the Prefect tasks both call these; they only add argument p
 steps; the flow runs each step as its own stage (so a failure names it), the CLI runs them all with
 :func:`evaluate_and_report`:
 
-    evaluate   begin_evaluation -> score_chunk per chunk of validation images
+    evaluate   with_champions -> begin_evaluation -> score_chunk per chunk of validation images
+               -> score_extra_set per eval.extra_sets entry
     parquet    merge_scores                  -> metrics.parquet
+    verdict    decide_promotions             -> promotion / rejection records in the registry
     report     write_report                  -> run.json (final) + curves/ + report.html
     history    record_history                -> history/<run_id>.parquet + index.html (published
                                                 to the shared reports root when there is one)
@@ -27,9 +29,11 @@ from typing import Any
 
 from sr_core import layout
 from sr_core.config import PipelineConfig
-from sr_core.evaluation import chunks, evaluate_images, merge_metrics, validation_ids, write_run_json
+from sr_core.champions import decide_promotions, with_champions
+from sr_core.evaluation import chunks, evaluate_images, evaluate_set, merge_metrics, validation_ids, write_run_json
 from sr_core.export import read_sidecar
 from sr_core.publish import publish_run
+from sr_core.registry import track_of
 from sr_core.report import render_index, render_report, update_history
 from sr_core.report.index import publish_index
 from sr_core.results import NightSummary, night_summary, read_history, read_metrics, utc
@@ -38,7 +42,7 @@ from sr_core.store import Store
 
 # Called with (images done, images in total, image id).
 Progress = Callable[[int, int, str], None]
-EVALUATION_STAGES = ("evaluate", "parquet", "report", "history", "summary")
+EVALUATION_STAGES = ("evaluate", "parquet", "verdict", "report", "history", "summary")
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,13 @@ def score_chunk(cfg: PipelineConfig, models: dict[str, str], run: RunDir, image_
     """Upscale and score one chunk into its partial table ``parts/chunk-NNNN.parquet``."""
     return evaluate_images(cfg, models, list(image_ids), run.run_id, run.part(index), started_at=started_at,
                            run_dir=run, progress=progress)
+
+
+def score_extra_set(cfg: PipelineConfig, models: dict[str, str], run: RunDir, index: int,
+                    started_at: datetime | str | None) -> Path:
+    """Score every method on the ``index``-th set of ``eval.extra_sets`` into its partial table."""
+    return evaluate_set(cfg, models, cfg.eval.extra_sets[index], run.run_id,
+                        run.parts / f"set-{index:02d}.parquet", started_at=started_at)
 
 
 def merge_scores(run: RunDir, parts: list[Path]) -> Path:
@@ -129,6 +140,8 @@ def evaluate_and_report(cfg: PipelineConfig, models: dict[str, str], run_id: str
     """Every step of evaluate-and-report in one process, in the flow's order (the CLI's path)."""
     started = utc(started_at)
     t0 = time.perf_counter()
+    models, champions = with_champions(cfg, models)
+    extra = {**(extra or {}), "track": track_of(cfg), "champions": champions}
     run, id_chunks = begin_evaluation(cfg, models, run_id, started_at=started, extra=extra)
     total = sum(len(c) for c in id_chunks)
     if progress is not None:
@@ -140,9 +153,12 @@ def evaluate_and_report(cfg: PipelineConfig, models: dict[str, str], run_id: str
                 progress(base + i, total, image_id)
         parts.append(score_chunk(cfg, models, run, chunk, index, started, chunk_progress))
         done += len(chunk)
+    parts += [score_extra_set(cfg, models, run, i, started) for i in range(len(cfg.eval.extra_sets))]
     metrics = merge_scores(run, parts)
+    decisions = decide_promotions(cfg, run, models, champions)
     report = write_report(cfg, models, run, started_at=started,
-                          wall_times={"evaluate": round(time.perf_counter() - t0, 3)})
+                          wall_times={"evaluate": round(time.perf_counter() - t0, 3)},
+                          extra={**extra, "verdicts": [d.as_dict() for d in decisions]})
     history, index = record_history(run, cfg.reports_root)
     return EvaluationOutcome(run=run, metrics=metrics, report=report, history=history, index=index,
                              summary=summarize(cfg, run), record=run.read_run())

@@ -47,6 +47,13 @@ def challenged_name(method: str) -> str | None:
     return method[: -len(CHAMPION_SUFFIX)] if method.endswith(CHAMPION_SUFFIX) else None
 
 
+def champion_label(label: str, run_id: str | None) -> str:
+    """How a champion scored beside tonight's model is labelled: 'SRGAN-MSE (4x32, skip)' ->
+    'SRGAN-MSE (4x32, skip; champion, run R)', 'SRCNN' -> 'SRCNN (champion, run R)'."""
+    tag = f"champion, run {run_id}" if run_id else "champion"
+    return f"{label[:-1]}; {tag})" if label.endswith(")") else f"{label} ({tag})"
+
+
 def per_image(metrics: pd.DataFrame, method: str, *, dataset: str | None = None,
               column: str = "psnr_y") -> pd.Series:
     """Full-image ``column`` of one method, indexed by image id (one dataset when given)."""

@@ -70,9 +70,9 @@ def _main(
 
 
 def _register() -> None:
-    from srbench.commands import automations, config, data, evaluate, run, serve, train
+    from srbench.commands import automations, champions, config, data, evaluate, run, serve, train
 
-    for module in (data, train, evaluate, run, serve, config, automations):
+    for module in (data, train, evaluate, champions, run, serve, config, automations):
         module.register(app)
 
 

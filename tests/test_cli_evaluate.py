@@ -112,8 +112,8 @@ def test_models_keeps_its_columns_with_variant_labels(tmp_path):
     long = save_tiny_model(folder / "srresnet.keras", label="SRResNet (4x32, skip)", step=9)
     register_export(data, ExportResult("srresnet", "SRResNet (4x32, skip)", long, long.with_suffix(".json"), 9))
     lines = _invoke("models", "--data-dir", data).output.splitlines()
-    header = lines[0]
-    rows = {line.split()[0]: line for line in lines[1:]}
+    (header,) = [line for line in lines if line.split()[:2] == ["name", "label"]]
+    rows = {line.lstrip("* ").split()[0]: line for line in lines if ".keras" in line}
     assert "SRResNet (4x32, skip)" in rows["srresnet"]
     for name, path in (("srcnn", short), ("srresnet", long)):
         assert rows[name].index(str(path)) == header.index("path")

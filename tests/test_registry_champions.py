@@ -17,6 +17,7 @@ import pytest
 from sr_core import registry
 from sr_core.export import ExportResult
 from sr_core.runrecords import RecordError
+from sr_core.verdict import champion_label
 
 
 def fake_export(data_dir: Path, name: str, tag: str, *, preset: str = "smoke", dataset: str = "sample",
@@ -202,5 +203,5 @@ def test_two_concurrent_writers_lose_nothing(tmp_path):
 
 
 def test_champion_labels_carry_the_run():
-    assert registry.champion_label("SRGAN-MSE (4x32, skip)", "r7") == "SRGAN-MSE (4x32, skip; champion, run r7)"
-    assert registry.champion_label("SRCNN", "r7") == "SRCNN (champion, run r7)"
+    assert champion_label("SRGAN-MSE (4x32, skip)", "r7") == "SRGAN-MSE (4x32, skip; champion, run r7)"
+    assert champion_label("SRCNN", "r7") == "SRCNN (champion, run r7)"

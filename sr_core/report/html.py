@@ -21,9 +21,11 @@ from sr_core.atomic import write_text
 from sr_core.report.assets import CSS, JS
 from sr_core.report.curves import copy_curves, curves_section
 from sr_core.report.svg import distribution_plot, trend_plot
-from sr_core.results import (METRIC_COLUMNS, asset_relpath, find_regressions, history_rows, read_history,
-                             read_metrics, run_record, run_summary, slug)
+from sr_core.report.verdict import comparisons_table, extra_sets_section, verdict_section
+from sr_core.results import (BENCHMARK_SPLIT, METRIC_COLUMNS, asset_relpath, find_regressions, history_rows,
+                             read_history, read_metrics, run_record, run_summary, slug)
 from sr_core.runrecords import RunDir, RunRecord
+from sr_core.verdict import champion_method
 
 EMBED_LIMIT_BYTES = 12 * 1024 * 1024
 
@@ -59,7 +61,9 @@ def data_value(value: Any) -> str:
 def ordered_methods(df: pd.DataFrame, run: RunRecord) -> list[str]:
     present = list(dict.fromkeys(df["method"]))
     listed = list(run.methods)
-    order = [m for m in catalog.REPORT_ORDER if m in present]
+    order = []
+    for m in catalog.REPORT_ORDER:  # each model's champion right after tonight's model
+        order += [x for x in (m, champion_method(m)) if x in present]
     order += [m for m in listed if m in present and m not in order]
     return order + [m for m in present if m not in order]
 
@@ -307,6 +311,8 @@ def render_report(run_dir: str | Path | RunDir, *, history_path: str | Path | No
         raise FileNotFoundError(f"{rd.metrics} does not exist: is {rd.path} a run folder written by "
                                 "'srbench evaluate' (or the nightly flow)?")
     df = read_metrics(rd.metrics)
+    extra_sets = df[df["split"] == BENCHMARK_SPLIT]  # eval.extra_sets: their own tables
+    df = df[df["split"] != BENCHMARK_SPLIT]
     run = run_record(rd, df)
     run_id = run.run_id
     methods = ordered_methods(df, run)
@@ -359,6 +365,9 @@ def render_report(run_dir: str | Path | RunDir, *, history_path: str | Path | No
 {esc(int(df['crop_border'].iloc[0]) if len(df) else '')} px border cropped, Gaussian SSIM (the SR papers' protocol).
 Δ columns: difference from bicubic. Click a column to sort.</p>
 {_summary_table(summary, methods, labels)}
+{verdict_section(run.verdicts, run.champions, labels, run.track)}
+{comparisons_table(df, methods, labels)}
+{extra_sets_section(extra_sets, ordered_methods(extra_sets, run), labels, run.scale or 4)}
 <h2 id="plots">Plots</h2>
 <div class="card"><h3>Y-PSNR per image, by method (bar = mean)</h3>{distribution_plot(dist)}</div>
 <div class="card"><h3>Nightly trend: mean Y-PSNR per run ({esc(run.preset)}, {esc(run.dataset)})</h3>

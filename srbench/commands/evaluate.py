@@ -12,6 +12,7 @@ import typer
 
 from sr_core.catalog import DEFAULT_UPSCALE_MODEL, METHOD_NAMES, is_interpolation
 from sr_core.numbers import fmt_number
+from srbench.commands.champions import Track
 from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
 
 
@@ -50,8 +51,10 @@ def evaluate(
     """Upscale the validation split with every method, score it, and write the report.
 
     Methods come from eval.methods: bicubic and bilinear always run; srcnn, srresnet and srgan use
-    the newest registered model of that name ('srbench models'), and are skipped with a note when
-    none was trained. Writes REPORTS/<run-id>/metrics.parquet (one row per image x method x
+    the newest registered export of the run's track (preset + dataset; 'srbench models'), and the
+    track's champion is scored beside it as NAME@champion on the same images; the promotion rule
+    then decides whether the newer export becomes the champion (docs/lifecycle.md). A model with no
+    export is skipped with a note. eval.extra_sets are scored too, each in its own table. Writes REPORTS/<run-id>/metrics.parquet (one row per image x method x
     region), run.json, images/ and report.html, appends the run to REPORTS/history.parquet and
     rebuilds REPORTS/index.html. The last line printed is the report's path.
 
@@ -62,8 +65,8 @@ def evaluate(
       srbench evaluate --preset quick --set eval.auto_crops=4 --model vdsr=~/vdsr.keras
     """
     from sr_core.images import ImageReadError
-    from sr_core.registry import ModelNotFoundError, resolve_model
-    from sr_core.runrecords import check_run_id, new_run_id
+    from sr_core.champions import models_to_benchmark
+    from sr_core.runrecords import RecordError, check_run_id, new_run_id
     from sr_core.sources import DatasetUnavailableError, SourceError
     from sr_core.usecases import evaluate_and_report
 
@@ -72,14 +75,16 @@ def evaluate(
         run_id = check_run_id(run_id or new_run_id(cfg.preset))
     except ValueError as exc:
         raise fail(f"--run-id / preset: {exc}", 2) from None
-    models: dict[str, str] = {}
+    try:
+        models, chosen = models_to_benchmark(cfg)
+    except (RecordError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    for note in chosen:
+        _note(note)
     for method in cfg.eval.methods:
-        if is_interpolation(method):
-            continue
-        try:
-            models[method] = str(resolve_model(cfg.data_dir, method))
-        except (ModelNotFoundError, ValueError) as exc:
-            _note(f"{method} skipped: {exc}")
+        if not is_interpolation(method) and method not in models:
+            _note(f"{method} skipped: no {method} model registered in {cfg.data_root}/models; run "
+                  f"`srbench train --model {method}` or `srbench run`")
     models.update(_parse_model_options(extra_models))
     typer.echo(f"evaluating run {run_id} on {cfg.data.dataset} (preset {cfg.preset}, x{cfg.data.scale}): "
                f"{', '.join(m for m in cfg.eval.methods if is_interpolation(m) or m in models)}"
@@ -100,6 +105,10 @@ def evaluate(
                    f"Y-SSIM {fmt_number(row.ssim_y, 4)}  RGB-PSNR {fmt_number(row.psnr_rgb)} dB"
                    + (f"  ({delta:+.2f} dB vs bicubic)" if delta is not None and row.method != "bicubic"
                       else ""))
+    for verdict in outcome.record.verdicts:
+        colour = typer.colors.RED if verdict["action"] == "reject" else None
+        typer.secho(f"verdict {verdict['name']} on track {verdict['track']}: {verdict['action']} "
+                    f"({verdict['explanation']})", fg=colour, err=True)
     for finding in outcome.summary.regressions:
         typer.secho(f"regression: {finding.label} Y-PSNR {finding.psnr_y:.2f} dB, "
                     f"{finding.drop_db:.2f} dB below run {finding.previous_run_id}",
@@ -230,8 +239,9 @@ def _model_tag(model: str) -> str:
 
 def upscale(
     inputs: Annotated[list[Path], typer.Argument(help="Image files and/or folders of images.")],
-    model: Annotated[str, typer.Option("--model", "-m", help="srcnn, srresnet, srgan (the newest registered "
-                     "model of that name), bicubic, bilinear, or a path to a .keras file.")] = DEFAULT_UPSCALE_MODEL,
+    model: Annotated[str, typer.Option("--model", "-m", help="srcnn, srresnet, srgan (the champion of the "
+                     "track; NAME@latest: the newest export, NAME@<run_id>: a run's), bicubic, bilinear, or a "
+                     "path to a .keras file.")] = DEFAULT_UPSCALE_MODEL,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if needed).")] = Path("upscaled"),
     scale: Annotated[int, typer.Option("--scale", min=2, max=8, help="Upscale factor; must match the "
                      "model's.")] = 4,
@@ -240,8 +250,12 @@ def upscale(
     tile_pad: Annotated[int, typer.Option("--tile-pad", min=0, help="LR context pixels around each tile, "
                         "cropped after inference; raised to the model's receptive field when smaller.")] = 24,
     data_dir: DataDir = None,
+    track: Track = None,
 ) -> None:
     """Upscale your own photos with a trained model (or bicubic/bilinear).
+
+    A model name uses its champion on the track (--track / $SRBENCH_TRACK; by default the first of
+    div2k, quick, smoke that has one), so a smoke or quick run never changes what you get here.
 
     Each INPUT image becomes OUT/<stem>_x<scale>_<model>.png (written atomically). Large photos are
     processed in tiles with overlapping context, so memory stays bounded and the result equals
@@ -259,6 +273,7 @@ def upscale(
 
     from sr_core.images import ImageReadError, check_min_size, read_image, write_image
     from sr_core.registry import ModelNotFoundError, resolve_model
+    from sr_core.runrecords import RecordError
     from sr_core.upscale import interpolation_upscaler, model_upscaler
 
     files, problems = _collect_inputs(inputs)
@@ -270,12 +285,12 @@ def upscale(
         if is_interpolation(model.lower()):
             upscaler = interpolation_upscaler(model.lower(), scale)
         else:
-            path = resolve_model(_data_dir(data_dir), model)
+            path = resolve_model(_data_dir(data_dir), model, track=track)
             upscaler = model_upscaler(path, scale, name=_model_tag(model), tile_size=tile or None,
                                       tile_pad=tile_pad)
             typer.echo(f"model {upscaler.label} (step {upscaler.step if upscaler.step is not None else '?'}) "
                        f"from {path}", err=True)
-    except (ModelNotFoundError, FileNotFoundError, ValueError) as exc:
+    except (ModelNotFoundError, RecordError, FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     tag = _model_tag(model)
     failed: list[tuple[Path, str]] = []
@@ -302,40 +317,9 @@ def upscale(
         raise typer.Exit(code=1)
 
 
-def models(
-    data_dir: DataDir = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the registry entries as JSON.")] = False,
-) -> None:
-    """List the registered trained models, newest first (what a model name resolves to).
-
-    \b
-    Example:
-      srbench models --data-dir /mnt/data
-    """
-    from sr_core.registry import list_models
-
-    try:
-        entries = list_models(_data_dir(data_dir))
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    if as_json:
-        typer.echo(json.dumps([e.model_dump(mode="json") for e in entries], indent=2))
-        return
-    if not entries:
-        typer.echo(f"no models registered in {_data_dir(data_dir) / 'models'}; train one with "
-                   "'srbench train --model srcnn' or 'srbench run'")
-        return
-    width = max([11, *(len(e.label) for e in entries)])  # labels carry their variant
-    typer.echo(f"{'name':<9} {'label':<{width}} {'step':>7}  {'created (UTC)':<25} path")
-    for e in entries:
-        status = "" if e.status in ("ok", "unverified") else f"  ({e.status})"
-        typer.echo(f"{e.name:<9} {e.label:<{width}} {e.step:>7}  {(e.created_at or '')[:25]:<25} {e.path}{status}")
-
-
 def register(app: typer.Typer) -> None:
     """Add this module's subcommands to ``app``."""
     app.command("evaluate")(evaluate)
     app.command("report")(report)
     app.command("metrics")(metrics)
     app.command("upscale")(upscale)
-    app.command("models")(models)
