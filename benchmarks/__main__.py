@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the rendered Markdown here (default: DIR/BENCHMARKS.md)")
     parser.add_argument("--repeat", type=int, default=3, help="timed repeats per measurement (median; >= 3)")
     parser.add_argument("--fresh", action="store_true", help="do not merge with an existing results.json")
+    parser.add_argument("--merge", type=Path, action="append", default=[], metavar="JSON",
+                        help="also take the figures of another run's results.json (e.g. a long figure measured "
+                             "separately); this run's own figures win")
     args = parser.parse_args(argv)
     if not args.smoke and args.repeat < 3:
         parser.error("--repeat must be at least 3 (figures are medians of >= 3 repeats)")
@@ -87,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
                 fig.seconds = time.perf_counter() - start
                 figures[fig.id] = fig.to_dict()
                 _print_figure(figures[fig.id])
+    for other in args.merge:
+        other_doc = json.loads(other.read_text())
+        previous = {"figures": {**(previous or {}).get("figures", {}), **other_doc["figures"]},
+                    "machines": {**(previous or {}).get("machines", {}), **other_doc["machines"]}}
     doc = suite.write_json(json_path, machine, figures, previous)
     history = HISTORY if (suite.ROOT / HISTORY).is_file() else None
     text = suite.render_markdown(doc, history)

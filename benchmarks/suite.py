@@ -168,7 +168,7 @@ def write_json(path: Path, machine: dict, figures: dict[str, dict], previous: di
     run_id = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     machines[run_id] = machine
     for fig in figures.values():
-        fig["run"] = run_id
+        fig.setdefault("run", run_id)
     doc = {"schema": 1, "figures": {k: merged[k] for k in sorted(merged, key=_order)},
            "machines": {k: machines[k] for k in sorted(machines) if any(
                f.get("run") == k for f in merged.values())}}

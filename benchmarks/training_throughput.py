@@ -148,8 +148,10 @@ def run(ctx: Context) -> list[Figure]:
         "content loss needs ImageNet VGG19 weights that cannot be downloaded here). Its plain-Keras peer "
         "(two train_on_batch models) is not written.",
     ]
+    fig.notes.append(_TORCH_COST)
     if torch_peer is None:
-        fig.notes.append(_TORCH_NOTE)
+        fig.notes.append("PyTorch peer not measured in this run: " + (
+            "skipped at smoke sizes." if ctx.smoke else "torch is not installed."))
     limits = []
     if fig.ratio < 1.0:
         limits.append("the trainer's step is the same Keras forward/backward and Adam update as train_on_batch; "
@@ -166,11 +168,13 @@ def run(ctx: Context) -> list[Figure]:
     return [fig]
 
 
-_TORCH_NOTE = (
-    "PyTorch peer not measured: torch is not installed. `pip install -e '.[bench]'` adds it, but PyPI's "
-    "Linux wheel (torch 2.14.1, 555 MB) pulls the CUDA 13 stack (nvidia-cudnn, cublas, nccl, triton...: about "
-    "3 GB of wheels, ~6 GB installed) even for CPU use; PyTorch's CPU-only wheels live on download.pytorch.org, "
-    "which is not reachable here.")
+_TORCH_COST = (
+    "The PyTorch peer comes from the optional `bench` extra (`pip install -e '.[bench]'`). PyPI's Linux "
+    "wheel (torch 2.14.1+cu130, 555 MB) pulls the CUDA 13 stack even for CPU use (nvidia-cudnn, cublas, "
+    "nccl, triton...: about 3 GB of wheels); installed here it took 4.4 GB (3.2 GB nvidia-*, 1.2 GB torch) "
+    "and 12.4 min from the local package mirror on the loaded 2-core machine. PyTorch's CPU-only wheels "
+    "live on download.pytorch.org, which is not reachable here. It runs in its own process: PyTorch and "
+    "TensorFlow in one process crash (each brings its own oneDNN/OpenMP).")
 
 
 def _torch_peer():
