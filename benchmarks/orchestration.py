@@ -2,7 +2,7 @@
 
 ``srbench run --preset smoke`` (Prefect flow, ephemeral Prefect with a fresh state folder: cold start
 included) against the same library stages called without Prefect in a fresh process (prepare ->
-train SRCNN, SRResNet, SRGAN -> evaluate -> report), each in new data and report folders.
+train SRCNN, SRResNet, SRGAN -> ``sr_core.usecases.evaluate_and_report``), each in new data and report folders.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import sys, time
 from sr_core.config import load_config
 from sr_core.records import prepare_patches
 from sr_core.training import train_model
-from sr_core.evaluation import evaluate_run
 data_dir, reports_dir = sys.argv[1], sys.argv[2]
 cfg = load_config("smoke", data_dir=data_dir, reports_dir=reports_dir)
 patch_dir = prepare_patches(cfg)
@@ -30,12 +29,8 @@ models = {}
 for name in ("srcnn", "srresnet", "srgan"):
     init = models.get("srresnet") if name == "srgan" else None
     models[name] = str(train_model(cfg, name, patch_dir, generator_init=init, show_progress=False).path)
-run_dir = evaluate_run(cfg, models, "plain")
-try:
-    from sr_core.report import render_report
-    render_report(run_dir)
-except ImportError:
-    pass
+from sr_core.usecases import evaluate_and_report  # evaluate, report, history, index: the CLI's path
+evaluate_and_report(cfg, models, "plain")
 """
 
 
@@ -69,7 +64,7 @@ def run(ctx: Context) -> list[Figure]:
     fig.rows = [[i + 1, a, b] for i, (a, b) in enumerate(zip(with_prefect, without))]
     fig.summary = (f"Median of {ctx.repeat} cold runs in fresh folders: {p:.1f} s through Prefect vs {n:.1f} s for "
                    f"the library stages alone; Prefect's share (ratio column) is {(p - n) / p:.0%} of the wall time "
-                   "(both include Python/TensorFlow start-up; the Prefect run also writes history and index pages).")
+                   "(both include Python/TensorFlow start-up, evaluation, report, history and index).")
     fig.limits = ("The difference is Prefect's ephemeral server start, its database and the per-task state "
                   "transitions and result persistence; a long-lived server (`prefect server start`, "
                   "docs/orchestration.md) removes the start-up part for nightly runs.")
