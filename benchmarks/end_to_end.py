@@ -40,6 +40,19 @@ def held_out_scores(cfg, step_of: dict[str, int]) -> dict[str, list[float]]:
     return scores
 
 
+def _failed(ctx: Context, wall: float, proc, reports_dir) -> Figure:
+    """The run failed: keep what says why (the scratch folder is deleted when the suite ends)."""
+    failures = sorted(reports_dir.glob("*/failure.json"))
+    fig = ctx.figure("8", status=NOT_MEASURED,
+                     summary=f"not measured: `srbench run --preset quick` exited with {proc.returncode} after "
+                             f"{wall / 60:.1f} min.")
+    if failures:
+        fig.notes.append("failure.json: " + failures[-1].read_text()[:1500].replace("\n", " "))
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-25:]
+    fig.notes.append("last lines of its output: " + " / ".join(line.strip() for line in tail)[:3000])
+    return fig
+
+
 def run(ctx: Context) -> list[Figure]:
     if ctx.smoke:
         return [ctx.figure("8", status=NOT_MEASURED,
@@ -55,7 +68,7 @@ def run(ctx: Context) -> list[Figure]:
                            "--reports-dir", str(reports_dir)], cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise RuntimeError(f"srbench run --preset quick failed: {(proc.stderr or proc.stdout).strip().splitlines()[-3:]}")
+        return [_failed(ctx, wall, proc, reports_dir)]
     fig = ctx.figure("8", value=wall / 60, unit="min (srbench run --preset quick, one run)")
     fig.met = wall <= TARGET_S
     cfg = load_config("quick", data_dir=data_dir, reports_dir=reports_dir)
