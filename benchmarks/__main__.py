@@ -71,6 +71,21 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     figures: dict[str, dict] = {}
     failed = []
+    for other in args.merge:
+        other_doc = json.loads(other.read_text())
+        previous = {"figures": {**(previous or {}).get("figures", {}), **other_doc["figures"]},
+                    "machines": {**(previous or {}).get("machines", {}), **other_doc["machines"]}}
+    run_id = suite.run_id_now()
+    history = HISTORY if (suite.ROOT / HISTORY).is_file() else None
+    markdown = args.markdown or args.out / "BENCHMARKS.md"
+
+    def save() -> None:
+        """JSON and Markdown after every module: an interrupted suite keeps what it measured."""
+        doc = suite.write_json(json_path, machine, figures, previous, run_id=run_id)
+        tmp_md = markdown.with_name(markdown.name + ".tmp")
+        tmp_md.write_text(suite.render_markdown(doc, history))
+        tmp_md.replace(markdown)
+
     with tempfile.TemporaryDirectory(prefix="srbench-bench-") as tmp:
         for name in names:
             ctx = suite.Context(smoke=args.smoke, workdir=Path(tmp) / name, repeat=1 if args.smoke else args.repeat)
@@ -90,17 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                 fig.seconds = time.perf_counter() - start
                 figures[fig.id] = fig.to_dict()
                 _print_figure(figures[fig.id])
-    for other in args.merge:
-        other_doc = json.loads(other.read_text())
-        previous = {"figures": {**(previous or {}).get("figures", {}), **other_doc["figures"]},
-                    "machines": {**(previous or {}).get("machines", {}), **other_doc["machines"]}}
-    doc = suite.write_json(json_path, machine, figures, previous)
-    history = HISTORY if (suite.ROOT / HISTORY).is_file() else None
-    text = suite.render_markdown(doc, history)
-    markdown = args.markdown or args.out / "BENCHMARKS.md"
-    tmp_md = markdown.with_name(markdown.name + ".tmp")
-    tmp_md.write_text(text)
-    tmp_md.replace(markdown)
+            save()
+    save()
     print(f"\nwrote {json_path} and {markdown}")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)

@@ -160,12 +160,17 @@ class Context:
         return Figure(id=id, load_avg=load_average(), smoke=self.smoke, **kwargs)
 
 
-def write_json(path: Path, machine: dict, figures: dict[str, dict], previous: dict | None = None) -> dict:
+def run_id_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_json(path: Path, machine: dict, figures: dict[str, dict], previous: dict | None = None, *,
+               run_id: str | None = None) -> dict:
     """Merge this run's figures into ``previous`` (a run with ``--only`` updates only its figures)."""
     merged = dict((previous or {}).get("figures", {}))
     merged.update(figures)
     machines = dict((previous or {}).get("machines", {}))
-    run_id = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    run_id = run_id or run_id_now()
     machines[run_id] = machine
     for fig in figures.values():
         fig.setdefault("run", run_id)
