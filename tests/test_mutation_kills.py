@@ -153,8 +153,10 @@ def test_auto_regions_margin_count_and_blocking():
     (after,), _ = crops.auto_regions(hr, 1, 10, avoid=[crops.Region("x", 0, 0, 10, 10)])
     assert not after.overlaps(crops.Region("x", 0, 0, 10, 10))
     assert (after.top, after.left) in {(0, 10), (10, 0), (1, 10), (10, 1)} or after.top + after.left >= 10
-    (beside,), _ = crops.auto_regions(hr, 1, 10, avoid=[crops.Region("x", 0, 20, 10, 10)])
-    assert (beside.top, beside.left) == (0, 0)
+    for touching in (crops.Region("x", 0, 10, 10, 10), crops.Region("x", 10, 0, 10, 10)):
+        (beside,), _ = crops.auto_regions(hr, 1, 10, avoid=[touching])  # right of / below the corner
+        assert (beside.top, beside.left) == (0, 0)
+    assert crops.auto_regions(hr[:9, :9], 0, 10) == ([], [])  # no crops asked: no notes either
     small, notes = crops.auto_regions(hr[:8, :30], 1, 10)  # exactly MIN_CROP_SIDE: shrunk, not skipped
     assert small[0].height == 8 and notes == ["auto crops shrunk to 8x8: the image is 8x30"]
     none, notes = crops.auto_regions(hr[:20, :7], 1, 10)
@@ -241,6 +243,7 @@ from sr_core import results  # noqa: E402
 
 def test_slug_keeps_safe_names_and_hashes_changed_ones():
     assert results.slug("img_01.png") == "img_01.png" and results.slug("AZaz09") == "AZaz09"
+    assert results.slug("Xray_X") == "Xray_X"
     h = hashlib.sha1(b"a b/c").hexdigest()[:8]
     assert results.slug("a b/c") == f"a_b_c-{h}"
     assert results.slug("._x_.") == f"x-{hashlib.sha1(b'._x_.').hexdigest()[:8]}"
@@ -329,6 +332,10 @@ def test_history_rows_take_labels_time_preset_and_dataset_from_run_json():
     bare = {r["method"]: r for r in results.history_rows(df, {"run_id": "r9"})}["srcnn"]
     assert bare["preset"] == "custom" and bare["dataset"] == "from-metrics" and bare["label"] is None
     assert bare["started_at"] == datetime(2026, 2, 2, tzinfo=timezone.utc)
+    (single,) = results.history_rows(df.iloc[:1], {"run_id": "r9"})  # one row: its own time and dataset
+    assert single["dataset"] == "from-metrics" and single["started_at"] == datetime(2026, 2, 2, tzinfo=timezone.utc)
+    assert results._finite_mean(pd.Series([np.nan, np.nan])) is None
+    assert results._finite_mean(pd.Series([1.0, np.nan, 2.0])) == 1.5
 
 
 def _hist(run_id, when, method="srcnn", psnr=25.0, label=None, **kw):
