@@ -99,13 +99,15 @@ MUTATIONS = [
     # MATLAB pass order, fingerprints
     Mutation("resize-columns-first-on-a-tie", "sr_core/resize.py", "(0, 1) if scale_h <= scale_w else (1, 0)",
              "(0, 1) if scale_h < scale_w else (1, 0)", ("tests/test_fidelity.py",)),
-    Mutation("model-fingerprint-without-data", "sr_core/config.py", '{"srcnn": ("data", "srcnn", "train"),',
-             '{"srcnn": ("srcnn", "train"),', ("tests/test_config.py",)),
-    Mutation("model-fingerprint-without-train", "sr_core/config.py", '"srgan": ("data", "srresnet", "srgan", "train")}',
-             '"srgan": ("data", "srresnet", "srgan")}', ("tests/test_config.py",)),
+    Mutation("model-fingerprint-without-data", "sr_core/catalog.py",
+             "        return tuple(dict.fromkeys((SHARED_SECTIONS[0], *own, *SHARED_SECTIONS[1:])))",
+             "        return tuple(dict.fromkeys((*own, *SHARED_SECTIONS[1:])))", ("tests/test_config.py",)),
+    Mutation("model-fingerprint-without-train", "sr_core/catalog.py",
+             "        return tuple(dict.fromkeys((SHARED_SECTIONS[0], *own, *SHARED_SECTIONS[1:])))",
+             "        return tuple(dict.fromkeys((SHARED_SECTIONS[0], *own)))", ("tests/test_config.py",)),
     # Resume after a real SIGKILL (slow)
     Mutation("resume-ignores-checkpoints", "sr_core/training/checkpoints.py",
-             "        latest = self.manager.latest_checkpoint\n", "        latest = None\n",
+             "        candidates = list(reversed(self.manager.checkpoints))\n", "        candidates = []\n",
              ("-m", "slow", "tests/test_kill_resume.py")),
 ]
 

@@ -417,6 +417,7 @@ def test_plan_tiles_exact_layout():
         (0, 0, 8, 8), (0, 8, 8, 13), (8, 0, 16, 8), (8, 8, 16, 13), (16, 0, 20, 8), (16, 8, 20, 13)]
     assert [(t.in_top, t.in_left, t.in_bottom, t.in_right) for t in tiles] == [
         (0, 0, 11, 11), (0, 5, 11, 13), (5, 0, 19, 11), (5, 5, 19, 13), (13, 0, 20, 11), (13, 5, 20, 13)]
+    assert len(list(upscale.plan_tiles(3, 2, 1, 0))) == 6 and len(upscale.plan_uniform_tiles(3, 2, 1, 0)) == 6
 
 
 @pytest.mark.parametrize("tiles_per_batch", [1, 2, 4])
@@ -443,3 +444,38 @@ def test_run_tiled_checks_shapes():
         upscale.run_tiled(_box_x2, lr, 4, None, 0)
     with pytest.raises(ValueError, match=r"^the model turned a 8x8 LR input into \(16, 16\), expected 32x32"):
         upscale.run_tiled(_box_x2, lr, 4, tile_size=6, tile_pad=1)
+
+
+# --------------------------------------------------------------------------------------------------
+# report cell formatting and escaping
+
+from sr_core.report import html as report_html  # noqa: E402
+
+
+def test_esc_escapes_both_quotes_and_markup():
+    assert report_html.esc("a\"b'c<d>&e") == "a&quot;b&#x27;c&lt;d&gt;&amp;e"
+    assert report_html.esc(3) == "3" and report_html.esc(None) == "None"
+
+
+def test_fmt_numbers_missing_and_infinite():
+    assert report_html.fmt(28.4567) == "28.46" and report_html.fmt(0.81234, 4) == "0.8123"
+    assert report_html.fmt(1.5, 1, " s") == "1.5 s"
+    assert report_html.fmt(None) == "–" and report_html.fmt(float("nan")) == "–"
+    assert report_html.fmt(float("inf")) == "∞" and report_html.fmt(float("-inf")) == "-∞"
+    assert report_html.fmt(np.float64(0.5)) == "0.50"
+
+
+def test_fmt_delta_cells():
+    assert report_html.fmt_delta(0.4567) == '<td class="pos" data-value="0.456700">+0.46</td>'
+    assert report_html.fmt_delta(-0.5, 3) == '<td class="neg" data-value="-0.500000">-0.500</td>'
+    assert report_html.fmt_delta(0.0) == '<td class="" data-value="0.000000">+0.00</td>'
+    assert report_html.fmt_delta(0.5) == '<td class="pos" data-value="0.500000">+0.50</td>'
+    assert report_html.fmt_delta(-1.5) == '<td class="neg" data-value="-1.500000">-1.50</td>'
+    for missing in (None, float("nan"), float("inf"), float("-inf")):
+        assert report_html.fmt_delta(missing) == '<td data-value="">–</td>'
+
+
+def test_data_value_for_sorting():
+    assert report_html.data_value(1.23456789) == "1.234568" and report_html.data_value(7) == "7.000000"
+    assert report_html.data_value(None) == "" and report_html.data_value(float("nan")) == ""
+    assert report_html.data_value(float("inf")) == "inf" and report_html.data_value(float("-inf")) == "-inf"
