@@ -322,17 +322,20 @@ def test_history_rows_take_labels_time_preset_and_dataset_from_run_json():
                        _metric_row(method="bicubic", dataset="from-metrics",
                                    started_at=results.utc("2026-02-02T00:00:00Z"))])
     run = {"run_id": "r9", "started_at": "2026-03-03T01:02:03Z", "preset": "quick", "dataset": "set5",
-           "methods": {"srcnn": {"label": "SRCNN-x"}}}
-    rows = {r["method"]: r for r in results.history_rows(df, run)}
+           "methods": {"srcnn": {"label": "SRCNN-x", "kind": "model"}}}
+    from sr_core.runrecords import RunRecord
+
+    rows = {r["method"]: r for r in results.history_rows(df, RunRecord.model_validate(run))}
     srcnn = rows["srcnn"]
     assert srcnn["label"] == "SRCNN-x" and rows["bicubic"]["label"] is None
     assert srcnn["started_at"] == datetime(2026, 3, 3, 1, 2, 3, tzinfo=timezone.utc)
     assert srcnn["preset"] == "quick" and srcnn["dataset"] == "set5" and srcnn["run_id"] == "r9"
     assert srcnn["mean_ssim_rgb"] is None and srcnn["model_step"] == 5 and srcnn["n_images"] == 1
-    bare = {r["method"]: r for r in results.history_rows(df, {"run_id": "r9"})}["srcnn"]
+    bare_run = RunRecord.model_validate({"run_id": "r9", "started_at": ""})
+    bare = {r["method"]: r for r in results.history_rows(df, bare_run)}["srcnn"]
     assert bare["preset"] == "custom" and bare["dataset"] == "from-metrics" and bare["label"] is None
     assert bare["started_at"] == datetime(2026, 2, 2, tzinfo=timezone.utc)
-    (single,) = results.history_rows(df.iloc[:1], {"run_id": "r9"})  # one row: its own time and dataset
+    (single,) = results.history_rows(df.iloc[:1], bare_run)  # one row: its own time and dataset
     assert single["dataset"] == "from-metrics" and single["started_at"] == datetime(2026, 2, 2, tzinfo=timezone.utc)
     assert results._finite_mean(pd.Series([np.nan, np.nan])) is None
     assert results._finite_mean(pd.Series([1.0, np.nan, 2.0])) == 1.5
