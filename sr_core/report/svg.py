@@ -33,6 +33,13 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return out
 
 
+def _legend_entry(n: int, label: str, right: int, top: int) -> str:
+    """The ``n``-th swatch and label of a legend to the right of the plot area."""
+    ly = top + 10 + 18 * n
+    return (f'<rect x="{right + 14}" y="{ly - 8}" width="12" height="12" fill="{colour(n)}"/>'
+            f'<text x="{right + 32}" y="{ly + 2}" class="tick">{escape(label)}</text>')
+
+
 def _axis(lo: float, hi: float, y_of, left: int, right: int, unit: str) -> list[str]:
     parts = []
     for t in _ticks(lo, hi):
@@ -120,9 +127,7 @@ def trend_plot(runs: list[str], lines: list[tuple[str, list[float | None]]], *, 
         for x, y, run, v in pts:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour(n)}"><title>'
                          f'{escape(label)} {escape(run)}: {v:.2f}</title></circle>')
-        ly = top + 10 + 18 * n
-        parts.append(f'<rect x="{right + 14}" y="{ly - 8}" width="12" height="12" fill="{colour(n)}"/>'
-                     f'<text x="{right + 32}" y="{ly + 2}" class="tick">{escape(label)}</text>')
+        parts.append(_legend_entry(n, label, right, top))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -176,8 +181,6 @@ def curve_plot(lines: list[tuple[str, list[tuple[float, float]]]], *, unit: str,
             shown = 10 ** y if log_scale else y
             parts.append(f'<circle cx="{x_of(x):.1f}" cy="{y_of(y):.1f}" r="3" fill="{colour(n)}"><title>'
                          f'{escape(name)} at {x_unit} {x:g}: {shown:.4g}</title></circle>')
-        ly = top + 10 + 18 * n
-        parts.append(f'<rect x="{right + 14}" y="{ly - 8}" width="12" height="12" fill="{colour(n)}"/>'
-                     f'<text x="{right + 32}" y="{ly + 2}" class="tick">{escape(name)}</text>')
+        parts.append(_legend_entry(n, name, right, top))
     parts.append("</svg>")
     return "".join(parts)
