@@ -16,11 +16,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.common import RunTracker, stage
 from sr_core import catalog, layout
 from sr_core.config import PipelineConfig
+from sr_core.registry import track_of
 from sr_core.results import NightSummary, Regression
 from tasks.data import download_task_for, prepare_patches_task_for
 from tasks.evaluation import upscale_and_score, write_parquet
 from tasks.events import emit_regression, emit_run_completed
-from tasks.reporting import begin_evaluation, publish_artifacts, record_history, summarize, write_report
+from tasks.reporting import (add_champions, begin_evaluation, decide_promotions, publish_artifacts, record_history,
+                             score_extra_set, summarize, write_report)
 from tasks.training import train_task_for
 
 TaskRunnerKind = Literal["threads", "dask"]
@@ -89,21 +91,20 @@ def make_task_runner(kind: TaskRunnerKind = "threads", dask_address: str | None 
 
 
 def resolve_registered_models(cfg: PipelineConfig) -> dict[str, str]:
-    """Newest registered export of each learned method in ``cfg.eval.methods`` (benchmark flow)."""
-    from sr_core.registry import resolve_model
+    """The newest intact export of each learned method on the config's track (its latest
+    challenger; the champion is added beside it when the run is evaluated) for the benchmark flow."""
+    from sr_core.champions import models_to_benchmark
 
     logger = get_run_logger()
-    models: dict[str, str] = {}
-    missing: list[str] = []
-    for name in catalog.learned_methods(cfg.eval.methods):
-        try:
-            models[name] = str(resolve_model(cfg.data_dir, name))
-        except (FileNotFoundError, KeyError, LookupError, ValueError) as exc:
-            missing.append(name)
-            logger.warning("no registered %s model (%s): it is left out of this benchmark", name, exc)
+    models, notes = models_to_benchmark(cfg)
+    for note in notes:
+        logger.info(note)
+    missing = [name for name in catalog.learned_methods(cfg.eval.methods) if name not in models]
+    for name in missing:
+        logger.warning("no registered %s model: it is left out of this benchmark", name)
     if missing and not models and all(catalog.is_learned(m) for m in cfg.eval.methods):
         raise FileNotFoundError(
-            f"no registered models in {layout.registry_path(cfg.data_dir)} for {', '.join(missing)}: "
+            f"no registered models in {cfg.data_root}/models for {', '.join(missing)}: "
             "train them first ('srbench train' or the 'train' flow)")
     return models
 
@@ -137,11 +138,16 @@ def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, 
     meta = {"prefect": _prefect_meta(), "trained": trained or {}, **(extra_meta or {})}
     started_at = tracker.started_at
     with stage("evaluate", tracker):
+        models, champions = add_champions(cfg, models)
+        meta.update(track=track_of(cfg), champions=champions)
         chunks = begin_evaluation(cfg, models, run_id, started_at, tracker.wall_times, meta)
         runner = make_task_runner(task_runner, dask_address)
         parts = score_validation.with_options(task_runner=runner)(cfg, models, run_id, started_at, chunks)
+        parts += [score_extra_set(cfg, models, run_id, i, started_at) for i in range(len(cfg.eval.extra_sets))]
     with stage("parquet", tracker):
         metrics_path = write_parquet(cfg, run_id, parts)
+    with stage("verdict", tracker):
+        meta["verdicts"] = decide_promotions(cfg, run_id, models, champions)
     with stage("report", tracker):
         meta["executed_on"] = sorted({p["executed_on"] for p in parts})
         report_path = write_report(cfg, models, run_id, started_at, tracker.wall_times, meta)

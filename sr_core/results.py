@@ -7,9 +7,11 @@ Both have explicit pyarrow schemas (documented in docs/evaluation.md); every wri
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -287,46 +289,97 @@ class _Row(Record):
 
 
 class Regression(_Row):
-    """A method whose mean Y-PSNR fell more than the tolerance below the previous comparable run."""
+    """A method whose paired per-image Y-PSNR difference against the previous comparable night has a
+    95% interval entirely below ``-tolerance_db`` (sr_core.verdict, docs/lifecycle.md)."""
 
     method: str
     label: str
     run_id: str
     previous_run_id: str
-    psnr_y: float
-    previous_psnr_y: float
-    drop_db: float  # previous - now, > tolerance_db: the one name of the regression number
+    psnr_y: float  # mean over the paired images, tonight
+    previous_psnr_y: float  # and in the previous comparable night
+    drop_db: float  # previous - now (the paired mean); the interval below says it is beyond noise
     tolerance_db: float
+    n_images: int
+    low_db: float  # 95% interval of now - previous
+    high_db: float
 
 
-def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance: float) -> list[dict[str, Any]]:
-    """Methods whose mean Y-PSNR in ``run_id`` fell more than ``tolerance`` dB below the previous run.
+# run id -> that run's metrics (None when its folder has none): how the regression rule reaches the
+# per-image values of earlier nights.
+MetricsOf = Callable[[str], "pd.DataFrame | None"]
 
-    "Previous" is the latest earlier run of the same preset and dataset that scored the same method.
-    Each finding is a :class:`Regression` as a dict (method, label, run_id, previous_run_id, psnr_y,
-    previous_psnr_y, drop_db, tolerance_db).
+
+def metrics_of_root(root: str | Path | Store, *current: tuple[str, pd.DataFrame]) -> MetricsOf:
+    """Per-run metrics read from the run folders of a reports root (local or shared), cached;
+    ``current`` gives runs already in memory (tonight's, before it is published)."""
+    store = root if isinstance(root, Store) else Store(str(history_root(root)))
+    cache: dict[str, pd.DataFrame | None] = dict(current)
+
+    def load(run_id: str) -> pd.DataFrame | None:
+        if run_id not in cache:
+            try:
+                if store.local is not None:
+                    path = store.local / run_id / RunDir.METRICS
+                    cache[run_id] = read_metrics(path) if path.is_file() else None
+                elif store.is_file(f"{run_id}/{RunDir.METRICS}"):
+                    cache[run_id] = pq.read_table(io.BytesIO(store.read_bytes(f"{run_id}/{RunDir.METRICS}")),
+                                                  schema=METRICS_SCHEMA).to_pandas()
+                else:
+                    cache[run_id] = None
+            except (OSError, ValueError, pa.ArrowException):
+                cache[run_id] = None
+        return cache[run_id]
+
+    return load
+
+
+def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance: float,
+                     metrics_of: MetricsOf | None = None) -> list[dict[str, Any]]:
+    """Methods of ``run_id`` that regressed against the previous *comparable* night.
+
+    Comparable: the latest earlier run of the same preset and dataset that scored the same method
+    on the same set of validation images (full images). The per-image Y-PSNR of both nights is
+    paired; a regression is a 95% paired bootstrap interval of now - previous lying entirely below
+    ``-tolerance`` (which needs at least ``MIN_IMAGES_FOR_VERDICT`` images). ``metrics_of`` reads a
+    run's metrics; by default from the run folders beside the history (when ``history`` is a path).
+    Each finding is a :class:`Regression` as a dict.
     """
+    from sr_core.verdict import image_set, per_image, regression
+
+    if metrics_of is None:
+        if isinstance(history, pd.DataFrame):
+            raise ValueError("find_regressions needs metrics_of (the per-image values) with a history table")
+        metrics_of = metrics_of_root(history)
     if not isinstance(history, pd.DataFrame):
         history = read_history(history)
+    tonight = metrics_of(run_id)
+    if tonight is None:
+        return []
     now = history[history["run_id"] == run_id]
     findings = []
     for row in now.to_dict("records"):
-        earlier = history[(history["method"] == row["method"]) & (history["preset"] == row["preset"])
-                          & (history["dataset"] == row["dataset"]) & (history["run_id"] != run_id)
+        method, dataset = row["method"], row["dataset"]
+        earlier = history[(history["method"] == method) & (history["preset"] == row["preset"])
+                          & (history["dataset"] == dataset) & (history["run_id"] != run_id)
                           & (history["started_at"] < row["started_at"])]
-        earlier = earlier.dropna(subset=["mean_psnr_y"])
-        if earlier.empty or number(row["mean_psnr_y"]) is None:
-            continue
-        prev = earlier.sort_values("started_at").iloc[-1]
-        drop = float(prev["mean_psnr_y"]) - float(row["mean_psnr_y"])
-        if drop > tolerance:
-            label = row.get("label")  # pandas 3 reads a missing label as NaN, which is truthy
-            findings.append(Regression(method=row["method"],
-                                       label=label if isinstance(label, str) and label else row["method"],
-                                       run_id=run_id, previous_run_id=prev["run_id"],
-                                       psnr_y=float(row["mean_psnr_y"]),
-                                       previous_psnr_y=float(prev["mean_psnr_y"]),
-                                       drop_db=drop, tolerance_db=float(tolerance)).model_dump())
+        images = image_set(tonight, dataset)
+        for prev_id in earlier.sort_values("started_at", kind="stable")["run_id"].iloc[::-1]:
+            before = metrics_of(str(prev_id))
+            if before is None or image_set(before, dataset) != images:
+                continue  # not comparable: look further back
+            mine, theirs = per_image(tonight, method, dataset=dataset), per_image(before, method, dataset=dataset)
+            found = regression(mine, theirs, tolerance)
+            if found is not None:
+                label = row.get("label")  # pandas 3 reads a missing label as NaN, which is truthy
+                common = [i for i in mine.index if i in theirs.index]
+                findings.append(Regression(
+                    method=method, label=label if isinstance(label, str) and label else method,
+                    run_id=run_id, previous_run_id=str(prev_id), psnr_y=float(mine.loc[common].mean()),
+                    previous_psnr_y=float(theirs.loc[common].mean()), drop_db=-found.mean,
+                    tolerance_db=float(tolerance), n_images=found.n, low_db=found.low,
+                    high_db=found.high).model_dump())
+            break
     return findings
 
 
@@ -355,7 +408,8 @@ class NightSummary(_Row):
     regressions: list[Regression]
 
 
-def night_summary(metrics: pd.DataFrame, history: pd.DataFrame, run_id: str, tolerance_db: float) -> NightSummary:
+def night_summary(metrics: pd.DataFrame, history: pd.DataFrame, run_id: str, tolerance_db: float,
+                  metrics_of: MetricsOf | None = None) -> NightSummary:
     """Per-method means (full images) with deltas vs bicubic and vs the previous comparable run
     (same preset and dataset), and the methods that regressed by more than ``tolerance_db`` (Y-PSNR)."""
     summary = run_summary(metrics)
@@ -384,4 +438,4 @@ def night_summary(metrics: pd.DataFrame, history: pd.DataFrame, run_id: str, tol
             delta_previous_db=None if now is None or prev is None else now - prev))
     return NightSummary(rows=rows, previous_run_id=previous_run_id,
                         regressions=[Regression.model_validate(r)
-                                     for r in find_regressions(history, run_id, tolerance_db)])
+                                     for r in find_regressions(history, run_id, tolerance_db, metrics_of)])

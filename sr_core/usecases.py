@@ -36,7 +36,7 @@ from sr_core.publish import publish_run
 from sr_core.registry import track_of
 from sr_core.report import render_index, render_report, update_history
 from sr_core.report.index import publish_index
-from sr_core.results import NightSummary, night_summary, read_history, read_metrics, utc
+from sr_core.results import NightSummary, metrics_of_root, night_summary, read_history, read_metrics, utc
 from sr_core.runrecords import RecordError, RunDir, RunRecord
 from sr_core.store import Store
 
@@ -130,8 +130,9 @@ def record_history(run: RunDir, reports_root: str | None = None) -> tuple[str, s
 
 def summarize(cfg: PipelineConfig, run: RunDir) -> NightSummary:
     """Means, deltas vs bicubic and vs the previous comparable run, and regressions beyond tolerance."""
-    return night_summary(read_metrics(run.metrics), read_history(cfg.reports_root),
-                         run.run_id, cfg.eval.regression_tolerance_db)
+    metrics = read_metrics(run.metrics)
+    return night_summary(metrics, read_history(cfg.reports_root), run.run_id, cfg.eval.regression_tolerance_db,
+                         metrics_of_root(cfg.reports_root, (run.run_id, metrics)))
 
 
 def evaluate_and_report(cfg: PipelineConfig, models: dict[str, str], run_id: str, *,

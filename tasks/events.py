@@ -15,6 +15,8 @@ from sr_core.results import Regression
 RUN_FAILED = "srbench.run.failed"
 REGRESSION = "srbench.regression"
 RUN_COMPLETED = "srbench.run.completed"
+MODEL_PROMOTED = "srbench.model.promoted"
+MODEL_REJECTED = "srbench.model.rejected"
 
 
 def _resource(run_id: str, preset: str) -> dict[str, str]:
@@ -46,3 +48,12 @@ def emit_regression(run_id: str, preset: str, regressions: list[Regression], tol
 def emit_run_completed(run_id: str, preset: str, report: str, means: dict[str, Any]) -> None:
     emit_event(event=RUN_COMPLETED, resource=_resource(run_id, preset),
                payload={"run_id": run_id, "report": report, "means": means})
+
+
+def emit_verdict(run_id: str, preset: str, decision: dict[str, Any], champion: dict[str, Any]) -> None:
+    """``srbench.model.promoted`` / ``srbench.model.rejected`` with the decision and its numbers."""
+    event = MODEL_PROMOTED if decision["action"] == "promote" else MODEL_REJECTED
+    emit_event(event=event, resource={**_resource(run_id, preset), "srbench.model": decision["name"],
+                                      "srbench.track": decision["track"]},
+               payload={"run_id": run_id, "model": decision["name"], "track": decision["track"],
+                        "champion_run_id": champion.get("run_id"), **decision})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ from prefect.cache_policies import NO_CACHE
 from sr_core import layout, usecases
 from sr_core.config import PipelineConfig
 from sr_core.numbers import fmt_number
+from sr_core.champions import with_champions
 from sr_core.results import NightSummary
+from tasks.events import emit_verdict
 
 
 @task(name="begin_evaluation", cache_policy=NO_CACHE, task_run_name="begin-evaluation")
@@ -23,6 +26,62 @@ def begin_evaluation(cfg: PipelineConfig, models: dict[str, str], run_id: str, s
     _, chunks = usecases.begin_evaluation(cfg, models, run_id, started_at=started_at, wall_times=wall_times,
                                           extra=extra)
     return chunks
+
+
+@task(name="add_champions", cache_policy=NO_CACHE, task_run_name="add-champions")
+def add_champions(cfg: PipelineConfig, models: dict[str, str]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Tonight's models plus ``NAME@champion`` for each track champion that is another export."""
+    scored, champions = with_champions(cfg, models)
+    for name, champ in champions.items():
+        get_run_logger().info("%s: %s", name, "first model of track " + champ["track"] if champ["path"] is None
+                              else f"champion of track {champ['track']} is run {champ['run_id']}"
+                              + (" (tonight's model)" if champ["is_challenger"] else ", scored beside it"))
+    return scored, champions
+
+
+@task(name="score_extra_set", cache_policy=NO_CACHE, task_run_name="score-extra-set-{index}")
+def score_extra_set(cfg: PipelineConfig, models: dict[str, str], run_id: str, index: int,
+                    started_at: str) -> dict[str, Any]:
+    """Score every method on one set of ``eval.extra_sets`` into its partial table."""
+    path = usecases.score_extra_set(cfg, models, layout.run_dir(cfg, run_id), index, started_at)
+    get_run_logger().info("benchmark set %s scored -> %s", cfg.eval.extra_sets[index], path)
+    return {"path": str(path), "chunk": 10_000 + index, "images": [], "executed_on": socket.gethostname()}
+
+
+@task(name="decide_promotions", cache_policy=NO_CACHE, task_run_name="decide-promotions")
+def decide_promotions(cfg: PipelineConfig, run_id: str, models: dict[str, str],
+                      champions: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The promotion rule on each challenger, recorded in the registry; one event per verdict and
+    a markdown artifact with the numbers."""
+    decisions = [d.as_dict() for d in usecases.decide_promotions(cfg, layout.run_dir(cfg, run_id), models,
+                                                                   champions)]
+    for decision in decisions:
+        get_run_logger().info("verdict %s on track %s: %s (%s)", decision["name"], decision["track"],
+                              decision["action"], decision["explanation"])
+        if decision["action"] in ("promote", "reject"):
+            emit_verdict(run_id, cfg.preset, decision, champions.get(decision["name"]) or {})
+    if decisions:
+        key = "srbench-" + "".join(c if c.isalnum() else "-" for c in cfg.preset.lower()) + "-verdict"
+        create_markdown_artifact(markdown=verdict_markdown(run_id, decisions, champions), key=key,
+                                 description=f"srbench {run_id}: champion vs challenger")
+    return decisions
+
+
+def verdict_markdown(run_id: str, decisions: list[dict[str, Any]], champions: dict[str, dict[str, Any]]) -> str:
+    """Champion vs challenger per model: the decision and its paired numbers."""
+    lines = [f"# srbench {run_id}: champion vs challenger", "",
+             "| model | track | verdict | champion run | Δ Y-PSNR vs champion | 95% interval | better / worse | images |",
+             "|---|---|---|---|---:|---|---|---:|"]
+    for d in decisions:
+        cmp = d.get("comparison") or {}
+        champ = champions.get(d["name"]) or {}
+        interval = (f"[{fmt_number(cmp.get('low'), signed=True)}, {fmt_number(cmp.get('high'), signed=True)}]"
+                    if cmp else "–")
+        lines.append(f"| {d['name']} | {d['track']} | {d['action']} ({d['reason']}) | {champ.get('run_id') or '–'} | "
+                     f"{fmt_number(cmp.get('mean'), signed=True)} | {interval} | "
+                     f"{cmp.get('wins', '–')} / {cmp.get('losses', '–')} | {cmp.get('n', '–')} |")
+    lines += [""] + [f"- **{d['name']}**: {d['explanation']}" for d in decisions]
+    return "\n".join(lines) + "\n"
 
 
 @task(name="render_report", cache_policy=NO_CACHE, task_run_name="render-report")

@@ -129,11 +129,17 @@ def test_history_append_is_idempotent_and_regressions_found(tmp_path):
     results.append_history(path, _history_rows("q1", "2026-01-01T12:00", {"srcnn": 30.0}, preset="quick"))
     hist = results.read_history(path)
     assert len(hist) == 5 and list(hist["run_id"]) == ["r1", "r1", "q1", "r2", "r2"]
-    found = results.find_regressions(hist, "r2", tolerance=0.1)
+    # Per-image values behind those means (five images each): srcnn 0.5 dB lower on every image.
+    per_image = {run: pd.DataFrame([{"run_id": run, "dataset": "sample", "split": "validation", "region": "full",
+                                     "image_id": f"i{k}", "method": m, "psnr_y": v + k}
+                                    for m, v in means.items() for k in range(5)])
+                 for run, means in {"r1": {"bicubic": 25.0, "srcnn": 26.0}, "r2": {"bicubic": 25.0, "srcnn": 25.5},
+                                    "q1": {"srcnn": 30.0}}.items()}
+    found = results.find_regressions(hist, "r2", 0.1, per_image.get)
     assert [f["method"] for f in found] == ["srcnn"]
     assert found[0]["previous_run_id"] == "r1" and found[0]["drop_db"] == pytest.approx(0.5)
-    assert results.find_regressions(hist, "r2", tolerance=0.6) == []
-    assert results.find_regressions(hist, "r1", tolerance=0.0) == []  # no earlier run
+    assert results.find_regressions(hist, "r2", 0.6, per_image.get) == []
+    assert results.find_regressions(hist, "r1", 0.0, per_image.get) == []  # no earlier run
 
 
 def test_run_summary_deltas():

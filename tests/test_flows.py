@@ -196,7 +196,8 @@ def test_a_regression_beyond_tolerance_emits_an_event_with_the_numbers(prefect_a
     from flows.pipeline import alert_on_regressions
 
     finding = {"method": "srgan", "label": "SRGAN-MSE", "run_id": "smoke-alert", "previous_run_id": "smoke-before",
-               "psnr_y": 26.0, "previous_psnr_y": 26.5, "drop_db": 0.5, "tolerance_db": 0.1, "delta_db": -0.5}
+               "psnr_y": 26.0, "previous_psnr_y": 26.5, "drop_db": 0.5, "tolerance_db": 0.1, "delta_db": -0.5,
+               "n_images": 8, "low_db": -0.7, "high_db": -0.3}
 
     @flow
     def night_with_a_drop():
@@ -207,3 +208,4 @@ def test_a_regression_beyond_tolerance_emits_an_event_with_the_numbers(prefect_a
     assert event["resource"]["prefect.resource.id"] == "srbench.run.smoke-alert"
     assert event["payload"]["worst_delta_db"] == -0.5
     assert event["payload"]["regressions"][0]["previous_psnr_y"] == 26.5
+    assert (event["payload"]["regressions"][0]["n_images"], event["payload"]["regressions"][0]["high_db"]) == (8, -0.3)

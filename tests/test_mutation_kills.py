@@ -366,6 +366,17 @@ def test_append_history_cleans_values_sorts_by_time_one_file_per_run(tmp_path):
     assert clean["started_at"] == datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
+def _per_image_run(root, run_id, when, psnr_by_method):
+    """A run folder with five images per method (values psnr + k), as find_regressions reads it."""
+    from sr_core.runrecords import RunDir
+
+    rows = [{"run_id": run_id, "started_at": results.utc(when), "dataset": "d", "split": "validation",
+             "image_id": f"i{k}", "method": m, "model_step": None, "region": "full", "top": 0, "left": 0,
+             "height": 8, "width": 8, "scale": 4, "crop_border": 4, "psnr_rgb": 1.0, "ssim_rgb": None,
+             "psnr_y": v + k, "ssim_y": None, "seconds": 0.1} for m, v in psnr_by_method.items() for k in range(5)]
+    results.write_table(results.metrics_table(rows), RunDir(root, run_id).metrics)
+
+
 def test_find_regressions_reads_a_path_ignores_same_time_runs_and_checks_every_method(tmp_path):
     path = tmp_path / "history.parquet"
     results.append_history(path, [_hist("r1", "2026-01-01", psnr=26.0),
@@ -374,9 +385,12 @@ def test_find_regressions_reads_a_path_ignores_same_time_runs_and_checks_every_m
     results.append_history(path, [_hist("now", "2026-01-02", psnr=25.5),
                                   _hist("now", "2026-01-02", method="aaa-new", psnr=20.0),
                                   _hist("now", "2026-01-02", method="bicubic", psnr=float("nan"))])
+    _per_image_run(tmp_path, "r1", "2026-01-01", {"srcnn": 26.0, "bicubic": 25.0})
+    _per_image_run(tmp_path, "twin", "2026-01-02", {"srcnn": 30.0})
+    _per_image_run(tmp_path, "now", "2026-01-02", {"srcnn": 25.5, "aaa-new": 20.0, "bicubic": float("nan")})
     (found,) = results.find_regressions(str(path), "now", tolerance=0.25)  # a path, read from disk
     assert found["method"] == "srcnn" and found["previous_run_id"] == "r1" and found["label"] == "srcnn"
-    assert found["drop_db"] == 0.5
+    assert found["drop_db"] == 0.5 and found["n_images"] == 5
 
 
 # --------------------------------------------------------------------------------------------------

@@ -69,23 +69,28 @@ def test_linked_images_when_not_embedded(runs):
     render_report(r1)  # back to the embedded version for the other tests
 
 
-def test_regression_banner_only_when_worse_beyond_tolerance(runs):
-    reports, r1, r2, _ = runs
+def test_regression_banner_only_when_worse_beyond_tolerance(runs, tmp_path):
+    _, _, r2, _ = runs
     assert 'id="regression"' not in render_report(r2).read_text()  # same models, same images
-    hist = results.read_history(reports / "history.parquet")
-    assert set(hist["run_id"]) == {"20260101-run1", "20260102-run2"}
-    # Make run 1's SRCNN look 0.5 dB better than it was: run 2 is now a regression.
-    rows = hist[hist.run_id == "20260101-run1"].to_dict("records")
-    for row in rows:
-        if row["method"] == "srcnn":
-            row["mean_psnr_y"] += 0.5
-    boosted = reports.parent / "boosted"
-    results.append_history(boosted, rows + hist[hist.run_id == "20260102-run2"].to_dict("records"))
-    found = find_regressions(results.read_history(boosted), "20260102-run2", 0.1)
-    assert [f["method"] for f in found] == ["srcnn"] and found[0]["drop_db"] == pytest.approx(0.5)
-    page = render_report(r2, history_path=boosted).read_text()
-    assert 'id="regression"' in page and "−0.50 dB" in page
-    render_report(r2)
+    # Two bicubic nights on the same five images; night 1 made 0.5 dB better on every image, so
+    # night 2's paired interval lies entirely below -0.1 dB.
+    reports = tmp_path / "reports"
+    ids, sizes = [f"im{i}" for i in range(5)], [(48, 56)] * 5
+    n1 = make_run(reports, "20260101-n1", "2026-01-01T01:00:00Z", ids=ids, sizes=sizes)
+    n2 = make_run(reports, "20260102-n2", "2026-01-02T01:00:00Z", ids=ids, sizes=sizes)
+    df = results.read_metrics(n1 / "metrics.parquet")
+    boost = (df["method"] == "bicubic") & (df["region"] == "full")
+    df.loc[boost, "psnr_y"] += 0.5
+    rows = df.astype(object).where(df.notna(), None).to_dict("records")  # missing steps as None
+    results.write_table(results.metrics_table(rows), n1 / "metrics.parquet")
+    for run_dir in (n1, n2):
+        update_history(run_dir, reports)
+    found = find_regressions(reports, "20260102-n2", 0.1)
+    assert [f["method"] for f in found] == ["bicubic"] and found[0]["drop_db"] == pytest.approx(0.5)
+    assert found[0]["n_images"] == 5 and found[0]["high_db"] == pytest.approx(-0.5)
+    page = render_report(n2).read_text()
+    assert 'id="regression"' in page and "−0.50 dB" in page and "over the same 5 images" in page
+    assert find_regressions(reports, "20260102-n2", 0.5) == []  # exactly the tolerance: no alert
 
 
 def test_index_lists_runs_newest_first_with_failures(runs):

@@ -23,7 +23,7 @@ from sr_core.report.curves import copy_curves, curves_section
 from sr_core.report.svg import distribution_plot, trend_plot
 from sr_core.report.verdict import comparisons_table, extra_sets_section, verdict_section
 from sr_core.results import (BENCHMARK_SPLIT, METRIC_COLUMNS, asset_relpath, find_regressions, history_rows,
-                             read_history, read_metrics, run_record, run_summary, slug)
+                             metrics_of_root, read_history, read_metrics, run_record, run_summary, slug)
 from sr_core.runrecords import RunDir, RunRecord
 from sr_core.verdict import champion_method
 
@@ -285,9 +285,11 @@ def _regression_banner(findings: list[dict[str, Any]]) -> str:
         return ""
     items = "".join(
         f"<li>{esc(f['label'])}: mean Y-PSNR {f['psnr_y']:.2f} dB vs {f['previous_psnr_y']:.2f} dB in run "
-        f"<span class=\"mono\">{esc(f['previous_run_id'])}</span> (−{f['drop_db']:.2f} dB, tolerance "
-        f"{f['tolerance_db']:.2f} dB)</li>" for f in findings)
-    return f'<div class="banner" id="regression">Regression: worse than the previous run<ul>{items}</ul></div>'
+        f"<span class=\"mono\">{esc(f['previous_run_id'])}</span> (−{f['drop_db']:.2f} dB; 95% interval "
+        f"[{f['low_db']:+.2f}, {f['high_db']:+.2f}] over the same {f['n_images']} images lies below "
+        f"−{f['tolerance_db']:.2f} dB)</li>" for f in findings)
+    return (f'<div class="banner" id="regression">Regression: worse than the previous comparable run '
+            f"(same preset, dataset and images)<ul>{items}</ul></div>")
 
 
 def _curves_card(run: RunDir, labels: dict[str, str]) -> str:
@@ -325,7 +327,8 @@ def render_report(run_dir: str | Path | RunDir, *, history_path: str | Path | No
     if len(df) and run_id not in set(history["run_id"]):
         extra = pd.DataFrame(history_rows(df, run))
         history = pd.concat([history, extra], ignore_index=True) if len(history) else extra
-    findings = find_regressions(history, run_id, run.regression_tolerance_db()) if len(history) else []
+    findings = (find_regressions(history, run_id, run.regression_tolerance_db(),
+                                 metrics_of_root(rd.reports_dir, (run_id, df))) if len(history) else [])
 
     full = df[df["region"] == "full"]
     models = [m for m in methods if not catalog.is_interpolation(m)]
