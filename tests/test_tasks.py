@@ -130,7 +130,7 @@ def test_summary_markdown_shows_means_deltas_and_regressions():
              "delta_bicubic_db": -0.4, "delta_previous_db": -0.3}]
     regression = {"method": "srgan", "label": "SRGAN", "run_id": "div2k-20261125T020000000000Z",
                   "previous_run_id": "div2k-20261124T020000000000Z", "psnr_y": 26.1, "previous_psnr_y": 26.4,
-                  "drop_db": 0.3, "tolerance_db": 0.1}
+                  "drop_db": 0.3, "tolerance_db": 0.1, "n_images": 6, "low_db": -0.4, "high_db": -0.2}
     summary = NightSummary.model_validate({"rows": [{**r, "n_images": 2} for r in rows],
                                            "previous_run_id": "div2k-20261124T020000000000Z",
                                            "regressions": [regression]})
