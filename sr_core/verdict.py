@@ -64,8 +64,9 @@ def per_image(metrics: pd.DataFrame, method: str, *, dataset: str | None = None,
 
 
 def compare(a: pd.Series, b: pd.Series) -> PairedComparison | None:
-    """Paired bootstrap of ``a - b`` over the images both have (None when they share none)."""
-    common = [i for i in a.index if i in b.index]
+    """Paired bootstrap of ``a - b`` over the images both have, in image-id order (so the interval
+    does not depend on row order); None when they share none."""
+    common = sorted(set(a.index) & set(b.index))
     if not common:
         return None
     try:
