@@ -90,7 +90,9 @@ def test_a_night_after_many_damaged_files_repairs_them_and_completes(roots, tmp_
     data_file = next(ckpt.glob(newest.name.replace(".index", ".data-*")))
     data_file.write_bytes(data_file.read_bytes()[:10])
     # 3. garbage history, 4. a truncated Prefect database, 5. a planted pickle result
-    history = roots / "reports" / "history.parquet"
+    first_run = _runs(roots)[0]
+    history = roots / "reports" / "history" / f"{first_run}.parquet"  # the first night's history file
+    assert history.is_file()
     history.write_bytes(b"PAR1 garbage")
     db = roots / "data" / "prefect" / "prefect.db"
     for journal in db.parent.glob("prefect.db-*"):
@@ -111,7 +113,7 @@ def test_a_night_after_many_damaged_files_repairs_them_and_completes(roots, tmp_
     assert f"ignoring cached task result {planted}" in log
     assert f"rebuilding the patches: patch shard {shard} is corrupt" in log
     assert f"checkpoint {ckpt / newest.name.replace('.index', '')} is unreadable" in log
-    assert f"{history} is unreadable" in log and "rebuilt" in log
+    assert f"{history} is unreadable" in log and f"history: rebuilt {history} from the run folder" in log
     assert f"the local Prefect database {db} is damaged" in log
     from sr_core.records import patches_problem
     from sr_core.results import read_history
@@ -119,8 +121,8 @@ def test_a_night_after_many_damaged_files_repairs_them_and_completes(roots, tmp_
     assert patches_problem(patch_dir) is None
     after = _runs(roots)
     assert len(after) == len(before) + 1
-    assert set(read_history(history)["run_id"]) == set(after)  # both nights, the first one rebuilt
-    assert list(history.parent.glob("history.parquet.damaged-*"))
+    assert set(read_history(roots / "reports")["run_id"]) == set(after)  # both nights, the first rebuilt
+    assert list(history.parent.glob(f"{history.name}.damaged-*"))
 
 
 def _children(pid: int) -> list[int]:
