@@ -135,3 +135,42 @@ def test_manual_promotion_mode_records_the_verdict_without_applying_it(cfg):
     assert verdict["action"] == "promote" and verdict["manual"] and not verdict["applied"]
     assert registry.champion(cfg.data_dir, "srcnn", registry.track_of(cfg)).path == first.path
     assert "would be promoted" in outcome.report.read_text()
+
+
+@pytest.fixture(scope="module")
+def prefect_api(request):
+    from helpers_prefect import ensure_prefect_harness
+
+    ensure_prefect_harness(request)
+
+
+def test_the_flow_emits_the_verdict_as_an_event_and_an_artifact(prefect_api, cfg):
+    from prefect import flow
+
+    from helpers_prefect import flow_run_artifacts, wait_for_events
+    from sr_core import usecases
+    from sr_core.champions import with_champions
+    from tasks.reporting import decide_promotions
+
+    night(cfg, "night-1", 2.0)
+    worse = export(cfg, "night-2", 6.0)
+    models, champions = with_champions(cfg, {"srcnn": str(Path(cfg.data_dir) / worse.path)})
+    run, chunks = usecases.begin_evaluation(cfg, models, "night-2", extra={"champions": champions})
+    usecases.merge_scores(run, [usecases.score_chunk(cfg, models, run, c, i, None) for i, c in enumerate(chunks)])
+
+    @flow(name="verdict-check")
+    def verdict_check():
+        return decide_promotions(cfg, "night-2", models, champions)
+
+    state = verdict_check(return_state=True)
+    (decision,) = state.result()
+    assert decision["action"] == "reject"
+    (event,) = wait_for_events("srbench.model.rejected", lambda e: e["payload"].get("run_id") == "night-2")
+    payload = event["payload"]
+    assert payload["model"] == "srcnn" and payload["track"] == registry.track_of(cfg)
+    assert payload["champion_run_id"] == "night-1" and payload["comparison"] == decision["comparison"]
+    assert event["resource"]["srbench.track"] == registry.track_of(cfg)
+    (artifact,) = [a for a in flow_run_artifacts(state.state_details.flow_run_id) if a.type == "markdown"]
+    assert "| srcnn |" in artifact.data and "reject (beyond-tolerance)" in artifact.data
+    assert f"{decision['comparison']['mean']:+.2f}" in artifact.data
+    assert registry.champion(cfg.data_dir, "srcnn", registry.track_of(cfg)).run_id == "night-1"
