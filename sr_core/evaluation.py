@@ -72,7 +72,7 @@ def skipped_methods(cfg: PipelineConfig, models: dict[str, str | Path]) -> list[
 
 
 def skipped_note(method: str) -> str:
-    return f"{method} skipped: no trained model was found for it (train it with 'srbench train')"
+    return f"{method} skipped: no trained model was found for it"
 
 
 def build_upscalers(cfg: PipelineConfig, models: dict[str, str | Path]) -> list[Upscaler]:

@@ -133,5 +133,5 @@ def load_model(path: str | Path):
             raise FileNotFoundError(f"{path} holds {len(candidates)} .keras files; give the file itself")
         path = candidates[0]
     if not path.is_file():
-        raise FileNotFoundError(f"model file {path} does not exist; train one with `srbench train`")
+        raise FileNotFoundError(f"model file {path} does not exist")
     return keras.saving.load_model(path, custom_objects=CUSTOM_OBJECTS, compile=False, safe_mode=True)

@@ -186,8 +186,7 @@ def run_summary(metrics: pd.DataFrame, split: str = "validation") -> pd.DataFram
             summary[f"delta_{col}"] = None
         else:
             ref = base.iloc[0][f"mean_{col}"]
-            summary[f"delta_{col}"] = [None if v is None or (isinstance(v, float) and math.isnan(v))
-                                       else v - ref for v in summary[f"mean_{col}"]]
+            summary[f"delta_{col}"] = [None if number(v) is None else v - ref for v in summary[f"mean_{col}"]]
     return summary
 
 
@@ -231,10 +230,6 @@ def read_history(where: str | Path | Store) -> pd.DataFrame:
     folder or a shared URL). A legacy ``history.parquet`` is migrated; damaged files are named,
     and rebuilt from their run folders where those still have the metrics."""
     return history.read_history(history_root(where), rows_from_run_folder)
-
-
-def _clean_row(row: dict[str, Any]) -> dict[str, Any]:
-    return history.clean_row(row)
 
 
 def append_history(where: str | Path | Store, rows: list[dict[str, Any]]) -> str:

@@ -113,6 +113,11 @@ def test_a_wrong_shape_registry_is_a_named_error(tmp_path):
     path.write_text(json.dumps({"models": {"srcnn": 1}}))
     with pytest.raises(RecordError, match="field 'models'"):
         resolve_model(tmp_path, "srcnn")
+    # evaluate stops with the file named instead of scoring bicubic alone
+    result = CliRunner().invoke(app, ["evaluate", "--preset", "smoke", "--data-dir", str(tmp_path),
+                                      "--reports-dir", str(tmp_path / "reports")])
+    assert result.exit_code == 1 and "registry.json: not a valid model registry" in result.output
+    assert not (tmp_path / "reports" / "index.html").exists()
 
 
 def test_registry_paths_must_stay_inside_the_data_dir(smoke_config, exported):

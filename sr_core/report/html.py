@@ -18,6 +18,7 @@ import pandas as pd
 
 from sr_core import catalog
 from sr_core.atomic import write_text
+from sr_core.numbers import MISSING, fmt_number, number
 from sr_core.report.assets import CSS, JS
 from sr_core.report.curves import copy_curves, curves_section
 from sr_core.report.svg import distribution_plot, trend_plot
@@ -34,28 +35,25 @@ def esc(value: Any) -> str:
     return escape(str(value), quote=True)
 
 
-def fmt(value: Any, digits: int = 2, suffix: str = "") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    value = float(value)
-    if math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    return f"{value:.{digits}f}{suffix}"
+fmt = fmt_number  # every number on the page: "–" when missing, "∞" when infinite
 
 
 def fmt_delta(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
-        return '<td data-value="">–</td>'
-    cls = "pos" if value > 0 else "neg" if value < 0 else ""
-    return f'<td class="{cls}" data-value="{value:.6f}">{value:+.{digits}f}</td>'
+    x = number(value)
+    if x is None or math.isinf(x):
+        return f'<td data-value="">{MISSING}</td>'
+    cls = "pos" if x > 0 else "neg" if x < 0 else ""
+    return f'<td class="{cls}" data-value="{x:.6f}">{x:+.{digits}f}</td>'
 
 
 def data_value(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """The sort key of a table cell."""
+    x = number(value)
+    if x is None:
         return ""
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{float(value):.6f}"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.6f}"
 
 
 def ordered_methods(df: pd.DataFrame, run: RunRecord) -> list[str]:
@@ -116,12 +114,12 @@ def _summary_table(summary: pd.DataFrame, methods: list[str], labels: dict[str, 
         r = s.loc[m]
         cells = [f'<td data-value="{esc(labels[m])}">{esc(labels[m])} <span class="muted mono">'
                  f'({esc(m)})</span></td>',
-                 f'<td>{esc(int(r["model_step"])) if pd.notna(r["model_step"]) else "–"}</td>',
+                 f'<td>{fmt(r["model_step"], 0)}</td>',
                  f'<td>{int(r["n_images"])}</td>']
         for c in METRIC_COLUMNS:
             v = r[f"mean_{c}"]
             digits = 2 if c.startswith("psnr") else 4
-            cls = ' class="best"' if v is not None and pd.notna(v) and v == best[c] else ""
+            cls = ' class="best"' if number(v) is not None and v == best[c] else ""
             cells.append(f'<td{cls} data-value="{data_value(v)}">{fmt(v, digits)}</td>')
         cells.append(fmt_delta(r.get("delta_psnr_y")))
         cells.append(fmt_delta(r.get("delta_ssim_y"), 4))

@@ -11,6 +11,7 @@ import pandas as pd
 
 from sr_core import catalog, layout
 from sr_core.atomic import write_text
+from sr_core.numbers import number
 from sr_core.report.assets import CSS
 from sr_core.report.html import esc, fmt
 from sr_core.publish import publish_view, published_runs
@@ -89,7 +90,7 @@ def _headline(entry: dict[str, Any]) -> str:
         label = r.get("label") or catalog.method_label(r["method"])
         delta = r.get("delta_psnr_y")
         delta_txt = (f' <span class="{"pos" if delta > 0 else "neg" if delta < 0 else "muted"}">'
-                     f"({delta:+.2f})</span>") if delta is not None and pd.notna(delta) and r["method"] != "bicubic" else ""
+                     f"({delta:+.2f})</span>") if number(delta) is not None and r["method"] != "bicubic" else ""
         parts.append(f"<span class=\"metric\"><b>{esc(label)}</b> {fmt(r.get('mean_psnr_y'))} dB / "
                      f"{fmt(r.get('mean_ssim_y'), 4)}{delta_txt}</span>")
     return " · ".join(parts)

@@ -132,6 +132,13 @@ def trend_plot(runs: list[str], lines: list[tuple[str, list[float | None]]], *, 
     return "".join(parts)
 
 
+def _legend_entry(n: int, label: str, right: float, top: float) -> str:
+    """Line ``n``'s colour swatch and label, right of the plot area."""
+    ly = top + 10 + 18 * n
+    return (f'<rect x="{right + 14}" y="{ly - 8}" width="12" height="12" fill="{colour(n)}"/>'
+            f'<text x="{right + 32}" y="{ly + 2}" class="tick">{escape(label)}</text>')
+
+
 def curve_plot(lines: list[tuple[str, list[tuple[float, float]]]], *, unit: str, x_unit: str = "step",
                log_scale: bool = False, width: int = 720, height: int = 260) -> str:
     """One line per series of ``(x, y)`` points, e.g. a model's training loss or validation Y-PSNR
