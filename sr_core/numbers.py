@@ -17,11 +17,11 @@ def number(value: Any) -> float | None:
     return None if math.isnan(result) else result
 
 
-def fmt_number(value: Any, digits: int = 2, *, signed: bool = False, suffix: str = "") -> str:
+def fmt_number(value: Any, digits: int = 2, suffix: str = "", *, signed: bool = False) -> str:
     """``value`` with ``digits`` decimals (``+`` sign when ``signed``); "–" when missing, "∞" when infinite."""
     x = number(value)
     if x is None:
         return MISSING
     if math.isinf(x):
-        return ("∞" if x > 0 else "-∞") + suffix
+        return "∞" if x > 0 else "-∞"
     return f"{x:+.{digits}f}{suffix}" if signed else f"{x:.{digits}f}{suffix}"

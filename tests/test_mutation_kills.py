@@ -239,6 +239,8 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from sr_core import results  # noqa: E402
+from sr_core.history import clean_row  # noqa: E402
+from sr_core.runrecords import RunRecord  # noqa: E402
 
 
 def test_slug_keeps_safe_names_and_hashes_changed_ones():
@@ -323,7 +325,6 @@ def test_history_rows_take_labels_time_preset_and_dataset_from_run_json():
                                    started_at=results.utc("2026-02-02T00:00:00Z"))])
     run = {"run_id": "r9", "started_at": "2026-03-03T01:02:03Z", "preset": "quick", "dataset": "set5",
            "methods": {"srcnn": {"label": "SRCNN-x", "kind": "model"}}}
-    from sr_core.runrecords import RunRecord
 
     rows = {r["method"]: r for r in results.history_rows(df, RunRecord.model_validate(run))}
     srcnn = rows["srcnn"]
@@ -360,7 +361,7 @@ def test_append_history_cleans_values_sorts_by_time_one_file_per_run(tmp_path):
     rows = pq.read_table(path.parent / "history" / "z-first.parquet").to_pylist()
     assert rows[0]["started_at"] == datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert rows[0]["mean_ssim_rgb"] is None and rows[0]["model_step"] == 3 and rows[0]["mean_psnr_rgb"] == 1.5
-    clean = results._clean_row(_hist("x", "2026-01-01", label="L"))
+    clean = clean_row(_hist("x", "2026-01-01", label="L"))
     assert type(clean["model_step"]) is int and type(clean["n_images"]) is int
     assert type(clean["mean_psnr_rgb"]) is float and clean["mean_ssim_rgb"] is None and clean["label"] == "L"
     assert clean["started_at"] == datetime(2026, 1, 1, tzinfo=timezone.utc)
