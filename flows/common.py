@@ -17,6 +17,7 @@ from prefect.context import FlowRunContext
 from prefect.runtime import flow_run as runtime_flow_run
 
 from sr_core.config import PipelineConfig, resolve_config
+from sr_core.devices import require_gpu
 from sr_core.runrecords import RunDir, StageProgress, check_run_id, new_run_id
 
 
@@ -124,6 +125,7 @@ def start_reported_run(preset: str, overrides: list[str] | None, config: Pipelin
     with stage("config"):
         cfg = resolve_config(preset, overrides, config)
         run_id = check_run_id(run_id or new_run_id(cfg.preset))
+        require_gpu(cfg)  # a GPU preset on a worker without a GPU fails here, in seconds
     progress = StageProgress(run_id=run_id, preset=cfg.preset, flow_run_id=current_flow_run_id(),
                              started_at=started_at, stage="config", stages_done=["config"],
                              wall_times={"config": round(time.perf_counter() - t0, 3)})

@@ -13,9 +13,11 @@ from prefect import flow, get_run_logger, unmapped
 from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.gpu import gpu_slot
 from flows.common import RunTracker, stage
 from sr_core import catalog, layout
 from sr_core.config import PipelineConfig
+from sr_core.devices import devices_used
 from sr_core.registry import track_of
 from sr_core.results import NightSummary, Regression
 from tasks.data import download_task_for, prepare_patches_task_for
@@ -46,7 +48,14 @@ def training_stage(cfg: PipelineConfig, patch_dir: str, run_id: str, info: RunTr
                    models: list[str] | None = None, concurrent: bool = False) -> dict[str, dict[str, Any]]:
     """Train the requested models, each after the models it starts from. Sequential by default (one
     GPU); ``concurrent`` submits them all at once (a model waits only for its prerequisites, so
-    SRCNN overlaps the SRResNet -> SRGAN chain) for workers that have the memory for both."""
+    SRCNN overlaps the SRResNet -> SRGAN chain) for workers that have the memory for both. Holds a
+    slot of the 'gpu' concurrency limit throughout, when the server has one (flows/gpu.py)."""
+    with gpu_slot(cfg, "train"):
+        return _train_models(cfg, patch_dir, run_id, info, models, concurrent)
+
+
+def _train_models(cfg: PipelineConfig, patch_dir: str, run_id: str, info: RunTracker | None,
+                  models: list[str] | None, concurrent: bool) -> dict[str, dict[str, Any]]:
     models = models if models is not None else models_to_train(cfg)
     catalog.check_prerequisites(models)
     order = [m for m in catalog.with_prerequisites(models) if m in models]
@@ -137,13 +146,15 @@ def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, 
     night's artifacts and events."""
     meta = {"prefect": _prefect_meta(), "trained": trained or {}, **(extra_meta or {})}
     started_at = tracker.started_at
+    meta["devices"] = devices_used()  # what this run computed on: the GPUs' names, or "cpu"
     with stage("evaluate", tracker):
         models, champions = add_champions(cfg, models)
         meta.update(track=track_of(cfg), champions=champions)
         chunks = begin_evaluation(cfg, models, run_id, started_at, tracker.wall_times, meta)
         runner = make_task_runner(task_runner, dask_address)
-        parts = score_validation.with_options(task_runner=runner)(cfg, models, run_id, started_at, chunks)
-        parts += [score_extra_set(cfg, models, run_id, i, started_at) for i in range(len(cfg.eval.extra_sets))]
+        with gpu_slot(cfg, "evaluate"):
+            parts = score_validation.with_options(task_runner=runner)(cfg, models, run_id, started_at, chunks)
+            parts += [score_extra_set(cfg, models, run_id, i, started_at) for i in range(len(cfg.eval.extra_sets))]
     with stage("parquet", tracker):
         metrics_path = write_parquet(cfg, run_id, parts)
     with stage("verdict", tracker):
@@ -155,12 +166,13 @@ def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, 
         history_path, index_path = record_history(cfg, run_id)
     with stage("summary", tracker):
         summary = summarize(cfg, run_id)
-        publish_artifacts(run_id, cfg.preset, summary, report_path, cfg.eval.regression_tolerance_db)
+        report_link = publish_artifacts(cfg, run_id, summary, report_path)
         alert_on_regressions(cfg, run_id, summary)
         emit_run_completed(run_id, cfg.preset, str(Path(report_path).resolve()),
                            {row.method: row.psnr_y for row in summary.rows})
     return {"run_id": run_id, "run_dir": str(layout.run_dir(cfg, run_id)), "metrics": metrics_path,
-            "report": report_path, "history": history_path, "index": index_path, "models": models,
+            "report": report_path, "report_url": report_link, "history": history_path, "index": index_path,
+            "models": models,
             "executed_on": meta["executed_on"], **summary.model_dump(mode="json")}
 
 

@@ -23,6 +23,7 @@ from flows.pipeline import (
 )
 from sr_core.catalog import MODEL_NAMES
 from sr_core.config import PipelineConfig, resolve_config
+from sr_core.devices import require_gpu
 from sr_core.runrecords import new_run_id
 from tasks.hooks import record_failure
 
@@ -44,6 +45,7 @@ def train(preset: str = "quick", overrides: list[str] | None = None, config: Pip
     """Train ``models`` (default: every learned method in ``eval.methods``) and register them."""
     with stage("config"):
         cfg = resolve_config(preset, overrides, config)
+        require_gpu(cfg)
         wanted = models or models_to_train(cfg)
         unknown = sorted(set(wanted) - set(MODEL_NAMES))
         if unknown:

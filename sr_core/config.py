@@ -209,6 +209,9 @@ class PipelineConfig(_Section):
     reports_dir: Path = Field(default_factory=lambda: Path("reports"))
     data_url: str | None = Field(None, description="shared root of the model registry and exports")
     reports_url: str | None = Field(None, description="shared root of run folders, history and index")
+    reports_public_url: str | None = Field(
+        default_factory=lambda: os.environ.get("SRBENCH_REPORTS_URL") or None,
+        description="public base URL of the reports root (https://bucket.../reports); links use it")
     require_gpu: bool = Field(False, description="stop before any work when TensorFlow sees no GPU "
                               "(the div2k preset; --allow-cpu turns it off)")
     data: DataConfig = Field(default_factory=DataConfig)

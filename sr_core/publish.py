@@ -19,6 +19,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from sr_core.store import PUBLISHED_MARKER, Store
 
 log = logging.getLogger(__name__)
@@ -59,3 +61,26 @@ def publish_view(reports: Store, rel: str, render: Callable[[], tuple[str, set[s
         log.info("%s: %d run(s) were published meanwhile (%s); rebuilding it", reports.url(rel),
                  len(missing), ", ".join(sorted(missing)))
     return reports.url(rel)
+
+
+SHARED_REGISTRY_DIR = "models/registry.d"
+
+
+def publish_model(data: Store, data_dir: str | Path, export_path: str | Path, entry: BaseModel) -> str:
+    """Publish one registered export to the shared data root: its folder (``.keras`` + sidecar,
+    marker last), then its registry entry as an immutable record of its own,
+    ``models/registry.d/<name>--<export folder>.json`` (one PUT; two workers never write one key).
+    Returns the record's URL."""
+    export_dir = Path(export_path).parent
+    rel = export_dir.resolve().relative_to(Path(data_dir).resolve()).as_posix()
+    publish_export(export_dir, data, rel)
+    record = f"{SHARED_REGISTRY_DIR}/{entry.name}--{export_dir.name}.json"
+    return data.write_text(record, entry.model_dump_json(indent=2) + "\n")
+
+
+def shared_registry(data: Store) -> list[dict]:
+    """The registry records on a shared data root (one per published export), oldest first."""
+    import json
+
+    records = [json.loads(data.read_text(rel)) for rel in data.files(SHARED_REGISTRY_DIR, ".json")]
+    return sorted(records, key=lambda r: (r.get("created_at") or "", r.get("name") or ""))

@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from prefect import get_run_logger, task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (create_image_artifact, create_link_artifact, create_markdown_artifact,
+                              create_table_artifact)
 from prefect.cache_policies import NO_CACHE
 
 from sr_core import layout, usecases
 from sr_core.config import PipelineConfig
 from sr_core.numbers import fmt_number
 from sr_core.champions import with_champions
+from sr_core.report import links
+from sr_core.report.links import Crop
 from sr_core.results import NightSummary
 from tasks.events import emit_verdict
 
@@ -108,10 +111,15 @@ def summarize(cfg: PipelineConfig, run_id: str) -> NightSummary:
     return usecases.summarize(cfg, layout.run_dir(cfg, run_id))
 
 
-def summary_markdown(run_id: str, summary: NightSummary, report_path: str, tolerance_db: float) -> str:
-    """The night's summary: per-method means, deltas vs bicubic and vs the previous night."""
+def summary_markdown(run_id: str, summary: NightSummary, report_path: str, tolerance_db: float, *,
+                     changes: list[str] | tuple[str, ...] = (), crop: Crop | None = None,
+                     crop_url: str | None = None) -> str:
+    """The night's summary: per-method means, deltas vs bicubic and vs the previous night, what
+    changed since then (when the run recorded it) and the most improved crop (a thumbnail when it
+    has a URL a browser can open)."""
+    link = report_path if "://" in report_path else Path(report_path).resolve().as_uri()
     lines = [f"# srbench {run_id}", "",
-             f"Report: [{report_path}]({Path(report_path).resolve().as_uri()})", "",
+             f"Report: [{report_path}]({link})", "",
              "| method | Y-PSNR (dB) | Y-SSIM | RGB-PSNR (dB) | Δ PSNR vs bicubic | Δ PSNR vs last night |",
              "|---|---:|---:|---:|---:|---:|"]
     for row in summary.rows:
@@ -124,17 +132,33 @@ def summary_markdown(run_id: str, summary: NightSummary, report_path: str, toler
         lines.append("")
         lines.append(f"**Regressions beyond {tolerance_db} dB:** " + ", ".join(
             f"{r.method} {fmt_number(-r.drop_db, signed=True)} dB" for r in summary.regressions))
+    if changes:
+        lines += ["", "## What changed since the last night", ""] + [f"- {line}" for line in changes]
+    if crop is not None:
+        lines += ["", "## Most improved crop", "", crop.caption + "."]
+        if crop_url and crop_url.startswith(("http://", "https://")):
+            lines += ["", f"![{crop.caption}]({crop_url})"]
     return "\n".join(lines) + "\n"
 
 
-def publish_artifacts(run_id: str, preset: str, summary: NightSummary, report_path: str,
-                      tolerance_db: float) -> None:
-    """Markdown summary, per-method table and a link to the HTML report, keyed per preset."""
-    key_base = "srbench-" + "".join(c if c.isalnum() else "-" for c in preset.lower())
+def publish_artifacts(cfg: PipelineConfig, run_id: str, summary: NightSummary, report_path: str) -> str:
+    """Markdown summary, per-method table, a link to the HTML report (https with
+    ``SRBENCH_REPORTS_URL``) and, when it has a URL, the most improved crop as an image artifact;
+    keyed per preset. Returns the report's link."""
+    key_base = "srbench-" + "".join(c if c.isalnum() else "-" for c in cfg.preset.lower())
+    run = layout.run_dir(cfg, run_id)
+    link = links.report_url(cfg, run_id)
+    crop = links.most_improved_crop(run)
+    crop_url = links.run_file_url(cfg, run_id, crop.relpath) if crop is not None else None
     create_markdown_artifact(
-        markdown=summary_markdown(run_id, summary, report_path, tolerance_db),
+        markdown=summary_markdown(run_id, summary, link, cfg.eval.regression_tolerance_db,
+                                  changes=links.what_changed(run), crop=crop, crop_url=crop_url),
         key=f"{key_base}-summary", description=f"srbench {run_id}: per-method means and deltas")
     create_table_artifact(table=[row.model_dump() for row in summary.rows],
                           key=f"{key_base}-metrics", description=f"srbench {run_id}: per-method metrics")
-    create_link_artifact(link=Path(report_path).resolve().as_uri(), link_text=f"report {run_id}",
+    create_link_artifact(link=link, link_text=f"report {run_id}",
                          key=f"{key_base}-report", description=f"srbench {run_id}: HTML report")
+    if crop is not None and crop_url and crop_url.startswith(("http://", "https://")):
+        create_image_artifact(image_url=crop_url, key=f"{key_base}-best-crop",
+                              description=f"srbench {run_id}: {crop.caption}")
+    return link

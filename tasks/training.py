@@ -71,7 +71,13 @@ def _train(cfg: PipelineConfig, name: str, patch_dir: str, run_id: str | None,
                          generator_init=Path(generator_init) if generator_init else None,
                          on_progress=progress)
     progress(total, total, getattr(result, "metrics", None))
-    register_export(cfg.data_dir, result, run_id=run_id)
+    entry = register_export(cfg.data_dir, result, run_id=run_id)
+    if cfg.data_url:  # the team's shared data root: the export and its registry record, published
+        from sr_core.publish import publish_model
+        from sr_core.store import Store
+
+        where = publish_model(Store(cfg.data_url), cfg.data_dir, result.path, entry)
+        get_run_logger().info("%s published to %s", name, where)
     summary = _as_dict(result)
     get_run_logger().info("%s exported to %s (step %s, %.1f s)", name, summary.get("path"),
                           summary.get("step"), float(summary.get("seconds") or 0.0))

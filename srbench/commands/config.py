@@ -42,7 +42,7 @@ def show(
         for name, value in prints.items():
             typer.echo(f"{name:<10} {value}")
         return
-    tree = cfg.model_dump(mode="json", exclude={"data_dir", "reports_dir", "data_url", "reports_url"})
+    tree = cfg.model_dump(mode="json", exclude={"data_dir", "reports_dir", "data_url", "reports_url", "reports_public_url"})
     typer.echo(yaml.safe_dump(tree, sort_keys=False, default_flow_style=False).rstrip())
     typer.echo("# fingerprints (what each artifact depends on):")
     for name, value in prints.items():
