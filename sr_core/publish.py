@@ -15,12 +15,14 @@ it can see, so the last index written lists every run published before it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel
-
+from sr_core.config import PipelineConfig
+from sr_core.export import ExportResult
+from sr_core.runrecords import ExportRecord
 from sr_core.store import PUBLISHED_MARKER, Store
 
 log = logging.getLogger(__name__)
@@ -63,24 +65,20 @@ def publish_view(reports: Store, rel: str, render: Callable[[], tuple[str, set[s
     return reports.url(rel)
 
 
-SHARED_REGISTRY_DIR = "models/registry.d"
+def register_and_publish(cfg: PipelineConfig, result: ExportResult, run_id: str | None = None) -> ExportRecord:
+    """Register a new export in the model registry of ``cfg.data_root``; on a shared data root the
+    export's folder is published there first (marker last), so the registry's record never names
+    a model that others cannot fetch. The registry's change records are immutable files of their
+    own (sr_core.registry), safe with two workers registering at once."""
+    from sr_core.registry import register_export
 
-
-def publish_model(data: Store, data_dir: str | Path, export_path: str | Path, entry: BaseModel) -> str:
-    """Publish one registered export to the shared data root: its folder (``.keras`` + sidecar,
-    marker last), then its registry entry as an immutable record of its own,
-    ``models/registry.d/<name>--<export folder>.json`` (one PUT; two workers never write one key).
-    Returns the record's URL."""
-    export_dir = Path(export_path).parent
-    rel = export_dir.resolve().relative_to(Path(data_dir).resolve()).as_posix()
+    if cfg.data_url is None:
+        return register_export(cfg.data_dir, result, run_id=run_id)
+    export_dir = Path(result.path).parent
+    rel = export_dir.resolve().relative_to(Path(cfg.data_dir).resolve()).as_posix()
+    data = Store(cfg.data_url)
     publish_export(export_dir, data, rel)
-    record = f"{SHARED_REGISTRY_DIR}/{entry.name}--{export_dir.name}.json"
-    return data.write_text(record, entry.model_dump_json(indent=2) + "\n")
-
-
-def shared_registry(data: Store) -> list[dict]:
-    """The registry records on a shared data root (one per published export), oldest first."""
-    import json
-
-    records = [json.loads(data.read_text(rel)) for rel in data.files(SHARED_REGISTRY_DIR, ".json")]
-    return sorted(records, key=lambda r: (r.get("created_at") or "", r.get("name") or ""))
+    if data.local is not None:  # a shared folder (NFS): the registry names the published copy
+        result = dataclasses.replace(result, path=data.local / rel / Path(result.path).name,
+                                     sidecar=data.local / rel / Path(result.sidecar).name)
+    return register_export(cfg.data_url, result, run_id=run_id)

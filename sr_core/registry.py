@@ -119,8 +119,25 @@ def _read(data_dir: str | Path, rel: str) -> str | None:
     return store.read_text(rel) if store.is_file(rel) else None
 
 
+def _mirror(data_dir: str | Path) -> Path:
+    """Where a data root's files are on this machine: the folder itself or, for a shared URL, the
+    scratch dir (where this worker writes its exports and fetches others' when it needs them)."""
+    from sr_core.config import default_scratch_dir
+    from sr_core.store import is_url
+
+    return default_scratch_dir() if is_url(data_dir) else Path(data_dir)
+
+
 def _where(data_dir: str | Path, rel: str) -> Path:
-    return Path(data_dir) / rel
+    """The local path of a file of the data root; a shared root's file is downloaded on first use."""
+    from sr_core.store import is_url
+
+    local = _mirror(data_dir) / rel
+    if is_url(data_dir) and not local.is_file():
+        store = _store(data_dir)
+        if store.is_file(rel):
+            store.download(rel, local)
+    return local
 
 
 # --------------------------------------------------------------------------------------------------
@@ -142,6 +159,7 @@ class RegistryView:
 
     data_dir: Path
     records: list[RegistryChange] = field(default_factory=list)
+    root: str = ""  # the data root as given (a folder or a shared URL); data_dir is its local copy
     exports: dict[str, ExportRecord] = field(default_factory=dict)  # by relative path
     champions: dict[tuple[str, str], Champion] = field(default_factory=dict)  # (name, track)
     verdicts: dict[str, PromoteRecord | RejectRecord] = field(default_factory=dict)  # by export path
@@ -159,7 +177,7 @@ class RegistryView:
         return sorted({e.track for e in self.exports.values()}, key=track_sort_key)
 
     def absolute(self, rel: str) -> Path:
-        return self.data_dir / rel
+        return _where(self.root, rel) if self.root else self.data_dir / rel
 
     def status(self, entry: ExportRecord) -> str:
         """"ok", "unverified" (no checksum recorded), or what is wrong with the export."""
@@ -244,8 +262,9 @@ def read_records(data_dir: str | Path) -> list[RegistryChange]:
     :class:`RecordError` naming its file (they are written atomically, so only a hand edit does
     that), as does a path that leaves the data dir.
     """
-    data_dir = Path(data_dir)
-    records: list[RegistryChange] = list(_legacy_records(data_dir))
+    from sr_core.store import is_url
+
+    records: list[RegistryChange] = [] if is_url(data_dir) else list(_legacy_records(Path(data_dir)))
     for name in _record_names(data_dir):
         rel = f"{RECORDS_DIR}/{name}"
         text = _read(data_dir, rel)
@@ -259,14 +278,15 @@ def read_records(data_dir: str | Path) -> list[RegistryChange]:
         record.id = name.removesuffix(".json")
         for attr in ("path", "sidecar", "to"):
             if isinstance(getattr(record, attr, None), str):
-                _inside(data_dir, getattr(record, attr), _where(data_dir, rel), f"{record.name} {record.kind}")
+                _inside(_mirror(data_dir), getattr(record, attr), _where(data_dir, rel),
+                        f"{record.name} {record.kind}")
         records.append(record)
     return records
 
 
 def read_view(data_dir: str | Path) -> RegistryView:
     """Replay every record, in order, into the current exports, champions and verdicts."""
-    view = RegistryView(data_dir=Path(data_dir))
+    view = RegistryView(data_dir=_mirror(data_dir), root=str(data_dir))
     for record in read_records(data_dir):
         view.records.append(record)
         if isinstance(record, ExportRecord):
@@ -296,7 +316,7 @@ def _now() -> datetime:
 
 def _relative(path: str | Path, data_dir: str | Path) -> str:
     try:
-        return Path(path).resolve().relative_to(Path(data_dir).resolve()).as_posix()
+        return Path(path).resolve().relative_to(_mirror(data_dir).resolve()).as_posix()
     except ValueError:
         raise ValueError(f"{path} is outside the data dir {data_dir}; only exports under it can be "
                          "registered") from None
@@ -468,7 +488,7 @@ def _find_by_run(view: RegistryView, name: str, run_id: str, track: str | None) 
 def resolve_model(data_dir: str | Path, name_or_path: str | Path, track: str | None = None) -> Path:
     """A model reference -> its ``.keras`` file; a path (a file, or a folder with one) -> itself."""
     if is_model_reference(name_or_path):
-        return Path(data_dir) / resolve_entry(data_dir, str(name_or_path), track).path
+        return _where(data_dir, resolve_entry(data_dir, str(name_or_path), track).path)
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         found = sorted(path.glob("*.keras"))

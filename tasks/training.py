@@ -62,7 +62,7 @@ def _as_dict(result: Any) -> dict[str, Any]:
 def _train(cfg: PipelineConfig, name: str, patch_dir: str, run_id: str | None,
            generator_init: str | None = None,
            progress_factory: Callable[[str, int], Any] = TrainingProgress) -> dict[str, Any]:
-    from sr_core.registry import register_export
+    from sr_core.publish import register_and_publish
     from sr_core.training import train_model
 
     total = model_spec(name).steps(cfg)
@@ -71,13 +71,9 @@ def _train(cfg: PipelineConfig, name: str, patch_dir: str, run_id: str | None,
                          generator_init=Path(generator_init) if generator_init else None,
                          on_progress=progress)
     progress(total, total, getattr(result, "metrics", None))
-    entry = register_export(cfg.data_dir, result, run_id=run_id)
-    if cfg.data_url:  # the team's shared data root: the export and its registry record, published
-        from sr_core.publish import publish_model
-        from sr_core.store import Store
-
-        where = publish_model(Store(cfg.data_url), cfg.data_dir, result.path, entry)
-        get_run_logger().info("%s published to %s", name, where)
+    register_and_publish(cfg, result, run_id=run_id)
+    if cfg.data_url:
+        get_run_logger().info("%s published to %s and registered there", name, cfg.data_url)
     summary = _as_dict(result)
     get_run_logger().info("%s exported to %s (step %s, %.1f s)", name, summary.get("path"),
                           summary.get("step"), float(summary.get("seconds") or 0.0))

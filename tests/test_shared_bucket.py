@@ -77,18 +77,21 @@ def test_one_history_holds_both_and_the_second_night_compares_with_the_first(nig
 
 
 def test_one_registry_with_both_exports(nights):
-    from sr_core.publish import shared_registry
+    from sr_core.registry import read_view
     from sr_core.store import PUBLISHED_MARKER, Store
 
     _, _, results = nights
     data = Store(f"s3://{BUCKET}/data")
-    records = shared_registry(data)
-    assert [(r["name"], r["run_id"]) for r in records] == [("srcnn", "smoke-worker-a"), ("srcnn", "smoke-worker-b")]
-    for record in records:
-        folder = record["path"].rsplit("/", 1)[0]
-        assert data.is_file(record["path"]) and data.is_file(record["sidecar"])
+    view = read_view(data.root)
+    exports = sorted(view.entries(name="srcnn"), key=lambda e: e.run_id)
+    assert [e.run_id for e in exports] == list(RUNS)
+    for entry in exports:
+        folder = entry.path.rsplit("/", 1)[0]
+        assert data.is_file(entry.path) and data.is_file(entry.sidecar)
         assert data.is_file(f"{folder}/{PUBLISHED_MARKER}")
-    # Each worker trained in its own scratch: neither saw the other's checkpoints.
+    # The first export of the track became its champion, whichever worker wrote it.
+    assert view.champion("srcnn", "smoke").entry.run_id == "smoke-worker-a"
+    # Each worker trained in its own scratch: neither saw the other's checkpoints or run folder.
     cfg_a, cfg_b = results["smoke-worker-a"][0], results["smoke-worker-b"][0]
     assert cfg_a.data_dir != cfg_b.data_dir
     assert not (cfg_a.reports_dir / "smoke-worker-b").exists()

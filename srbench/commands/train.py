@@ -63,7 +63,7 @@ def train(
     from sr_core.losses import VGGWeightsUnavailable
     from sr_core.records import PatchDataError, prepare_patches
     from sr_core.registry import champion as registry_champion
-    from sr_core.registry import register_export
+    from sr_core.publish import register_and_publish
     from sr_core.sources import DatasetUnavailableError, SourceError
     from sr_core.training import NonFiniteLossError, train_model
 
@@ -85,14 +85,14 @@ def train(
             typer.echo(f"training {step_name} ({spec.steps(cfg)} steps{why}) ...")
             init = exports[spec.requires[0]].path if spec.requires else None
             result = exports[step_name] = train_model(cfg, step_name, patch_dir, generator_init=init)
-            entry = register_export(cfg.data_dir, result)
+            entry = register_and_publish(cfg, result)
             if step_name != name:
                 typer.echo(f"  {_summary(result)}\n  exported {result.path}")
     except (VGGWeightsUnavailable, NonFiniteLossError, PatchDataError, SourceError, DatasetUnavailableError) as exc:
         raise fail(str(exc)) from None
     typer.echo(_summary(result))
     typer.echo(f"exported {result.path}")
-    champion = registry_champion(cfg.data_dir, name, entry.track)
+    champion = registry_champion(cfg.data_root, name, entry.track)
     role = ("the champion" if champion is not None and champion.path == entry.path
             else f"a challenger (the champion stays {champion.run_id or champion.path}; 'srbench promote' or "
                  "'srbench evaluate' decide)" if champion is not None else "a challenger")
