@@ -72,7 +72,10 @@ def test_one_history_holds_both_and_the_second_night_compares_with_the_first(nig
     _, _, results = nights
     history = read_history(f"s3://{BUCKET}/reports")
     assert sorted(history["run_id"].unique()) == sorted(RUNS)
-    assert set(history["method"]) == {"bicubic", "srcnn"}
+    methods = history.groupby("run_id")["method"].apply(set).to_dict()
+    assert methods["smoke-worker-a"] == {"bicubic", "srcnn"}
+    # Worker B scored worker A's model (the track's champion, fetched from the bucket) beside its own.
+    assert methods["smoke-worker-b"] == {"bicubic", "srcnn", "srcnn@champion"}
     assert results["smoke-worker-b"][1]["previous_run_id"] == "smoke-worker-a"  # one trend, two machines
 
 
@@ -89,8 +92,9 @@ def test_one_registry_with_both_exports(nights):
         folder = entry.path.rsplit("/", 1)[0]
         assert data.is_file(entry.path) and data.is_file(entry.sidecar)
         assert data.is_file(f"{folder}/{PUBLISHED_MARKER}")
-    # The first export of the track became its champion, whichever worker wrote it.
-    assert view.champion("srcnn", "smoke").entry.run_id == "smoke-worker-a"
+    # Worker B's export was judged against worker A's champion: the verdict is in the same registry.
+    assert view.champion("srcnn", "smoke").entry.run_id in RUNS
+    assert view.verdicts[exports[1].path].kind in ("promote", "reject")
     # Each worker trained in its own scratch: neither saw the other's checkpoints or run folder.
     cfg_a, cfg_b = results["smoke-worker-a"][0], results["smoke-worker-b"][0]
     assert cfg_a.data_dir != cfg_b.data_dir
