@@ -150,7 +150,7 @@ ALLOWED = {
     "tests/": "tests name the models they exercise",
     "benchmarks/": "benchmarks measure named architectures",
 }
-SKIPPED_DIRS = {"build", "dist", "node_modules", "__pycache__"}
+SKIPPED_DIRS = {"build", "dist", "node_modules", "__pycache__", "mutants"}  # mutants: make mutation's copy
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
