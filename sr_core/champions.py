@@ -101,10 +101,10 @@ def decide_promotions(cfg: PipelineConfig, run: RunDir, models: dict[str, str],
             continue
         champ = champions.get(name) or {}
         champ_entry = by_path.get(Path(champ["path"]).resolve()) if champ.get("path") else None
-        if champ.get("is_challenger") and champ.get("first"):
+        if champ.get("is_challenger") and champ.get("first") and champ.get("run_id") in (None, run.run_id):
             decisions.append(decide(name, track, None, tolerance_db=cfg.eval.regression_tolerance_db,
                                     has_champion=False, manual=manual))
-            continue  # registering it made it the champion already
+            continue  # registering it tonight made it the champion already
         comparison = None
         if champion_method(name) in set(metrics["method"]):
             comparison = compare(per_image(metrics, name, dataset=cfg.data.dataset),

@@ -434,6 +434,13 @@ def champion(data_dir: str | Path, name: str, track: str) -> ExportRecord | None
     return found.entry if found else None
 
 
+def champion_path(data_dir: str | Path, name: str, track: str) -> Path | None:
+    """The ``.keras`` file of the champion of ``name`` on ``track`` (None when the track has none),
+    e.g. to warm-start tonight's training from it (``train.init = "champion"``)."""
+    entry = champion(data_dir, name, track)
+    return Path(data_dir) / entry.path if entry else None
+
+
 def split_reference(reference: str) -> tuple[str, str | None]:
     """``'srgan@latest'`` -> ``('srgan', 'latest')``; ``'SRGAN'`` -> ``('srgan', None)``."""
     name, _, selector = str(reference).partition("@")

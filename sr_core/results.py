@@ -340,7 +340,7 @@ def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance:
     run's metrics; by default from the run folders beside the history (when ``history`` is a path).
     Each finding is a :class:`Regression` as a dict.
     """
-    from sr_core.verdict import image_set, per_image, regression
+    from sr_core.verdict import challenged_name, image_set, per_image, regression
 
     if metrics_of is None:
         if isinstance(history, pd.DataFrame):
@@ -355,6 +355,8 @@ def find_regressions(history: pd.DataFrame | str | Path, run_id: str, tolerance:
     findings = []
     for row in now.to_dict("records"):
         method, dataset = row["method"], row["dataset"]
+        if challenged_name(method):  # a champion scored for comparison: its own night is not tonight's
+            continue
         earlier = history[(history["method"] == method) & (history["preset"] == row["preset"])
                           & (history["dataset"] == dataset) & (history["run_id"] != run_id)
                           & (history["started_at"] < row["started_at"])]

@@ -53,6 +53,8 @@ def test_the_first_model_of_a_track_becomes_champion_and_later_ones_are_challeng
     second = register(tmp_path, "srgan", "night-2")
     assert first.track == second.track == "smoke"
     assert registry.champion(tmp_path, "srgan", "smoke").run_id == "night-1"
+    assert registry.champion_path(tmp_path, "srgan", "smoke") == tmp_path / first.path
+    assert registry.champion_path(tmp_path, "srgan", "div2k") is None
     assert registry.resolve_model(tmp_path, "srgan") == tmp_path / first.path
     assert registry.resolve_model(tmp_path, "SRGAN@champion") == tmp_path / first.path
     assert registry.resolve_model(tmp_path, "srgan@latest") == tmp_path / second.path

@@ -106,6 +106,12 @@ def test_each_method_against_its_own_latest_scored_run(tmp_path):
     assert found["srcnn"]["previous_run_id"] == "s2"
 
 
+def test_a_champion_scored_beside_tonight_is_not_tonight_s_regression(tmp_path):
+    root = reports(tmp_path, BASE, extra=[("s3", 3, {"srcnn@champion": BASE}),
+                                           ("now", 4, {"srcnn": BASE, "srcnn@champion": shifted(BASE, -1.0)})])
+    assert results.find_regressions(root, "now", tolerance=0.25) == []
+
+
 def test_fewer_than_five_images_never_alert(tmp_path):
     root = tmp_path / "reports"
     night(root, "p1", 1, {"srcnn": [30.0, 31.0]}, images=["a", "b"])
