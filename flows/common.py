@@ -116,6 +116,15 @@ def current_flow_run_id() -> str | None:
     return str(ctx.flow_run.id) if ctx and ctx.flow_run else None
 
 
+def flow_run_run_id(preset: str) -> str:
+    """The default run id of this flow run: ``<preset>-<UTC time the flow run was created>``. Derived
+    from the flow run (not the clock), so a Prefect retry of the same flow run gets the same run id,
+    its run folder and its checkpoints; outside a flow run, a new id from the clock."""
+    ctx = FlowRunContext.get()
+    created = getattr(ctx.flow_run, "created", None) if ctx and ctx.flow_run else None
+    return new_run_id(preset, now=created) if created is not None else new_run_id(preset)
+
+
 def start_reported_run(preset: str, overrides: list[str] | None, config: PipelineConfig | dict | None,
                        run_id: str | None) -> tuple[PipelineConfig, str, RunTracker]:
     """The opening of a flow that writes a report: the ``config`` stage resolves the config and checks
@@ -124,7 +133,7 @@ def start_reported_run(preset: str, overrides: list[str] | None, config: Pipelin
     t0 = time.perf_counter()
     with stage("config"):
         cfg = resolve_config(preset, overrides, config)
-        run_id = check_run_id(run_id or new_run_id(cfg.preset))
+        run_id = check_run_id(run_id or flow_run_run_id(cfg.preset))
         require_gpu(cfg)  # a GPU preset on a worker without a GPU fails here, in seconds
     progress = StageProgress(run_id=run_id, preset=cfg.preset, flow_run_id=current_flow_run_id(),
                              started_at=started_at, stage="config", stages_done=["config"],

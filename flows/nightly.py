@@ -28,6 +28,7 @@ def nightly(
     task_runner: TaskRunnerKind = "threads",
     dask_address: str | None = None,
     run_id: str | None = None,
+    reuse_models: bool = False,
 ) -> dict[str, Any]:
     """Retrain SRCNN and SRResNet/SRGAN, benchmark them against bicubic and report the night.
 
@@ -40,11 +41,17 @@ def nightly(
         task_runner: where evaluation chunks run: ``threads`` (default) or ``dask``.
         dask_address: a Dask scheduler for the evaluation chunks (also ``$SRBENCH_DASK_ADDRESS``);
             with ``task_runner='dask'`` and no address a temporary local cluster is used.
-        run_id: the run folder name; default ``<preset>-<UTC timestamp>``.
+        run_id: the run folder name and the key of the night's checkpoints; default
+            ``<preset>-<UTC time the flow run was created>``, so a retry of the same flow run keeps it
+            and resumes from its own checkpoints. Rerunning a killed night with its run id resumes it.
+        reuse_models: reuse an earlier export instead of training when everything that decides the
+            model is identical (config sections, data, code fingerprint, TensorFlow/Keras); for
+            iterative work, never for the real nightly.
     """
     cfg, run_id, tracker = start_reported_run(preset, overrides, config, run_id)
     patch_dir = data_stages(cfg, tracker)
-    trained = training_stage(cfg, patch_dir, run_id, tracker, concurrent=concurrent_training)
+    trained = training_stage(cfg, patch_dir, run_id, tracker, concurrent=concurrent_training,
+                             reuse=reuse_models)
     models = {name: summary["path"] for name, summary in trained.items() if name in cfg.eval.methods}
     result = evaluation_stages(cfg, models, run_id, tracker, trained=trained, task_runner=task_runner,
                                dask_address=dask_address,

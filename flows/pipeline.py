@@ -25,7 +25,7 @@ from tasks.evaluation import upscale_and_score, write_parquet
 from tasks.events import emit_regression, emit_run_completed
 from tasks.reporting import (add_champions, begin_evaluation, decide_promotions, publish_artifacts, record_history,
                              score_extra_set, summarize, write_report)
-from tasks.training import train_task_for
+from tasks.training import run_checkpoints_task, train_task_for
 
 TaskRunnerKind = Literal["threads", "dask"]
 
@@ -45,28 +45,32 @@ def data_stages(cfg: PipelineConfig, info: RunTracker | None) -> str:
 
 
 def training_stage(cfg: PipelineConfig, patch_dir: str, run_id: str, info: RunTracker | None,
-                   models: list[str] | None = None, concurrent: bool = False) -> dict[str, dict[str, Any]]:
-    """Train the requested models, each after the models it starts from. Sequential by default (one
-    GPU); ``concurrent`` submits them all at once (a model waits only for its prerequisites, so
-    SRCNN overlaps the SRResNet -> SRGAN chain) for workers that have the memory for both. Holds a
-    slot of the 'gpu' concurrency limit throughout, when the server has one (flows/gpu.py)."""
+                   models: list[str] | None = None, concurrent: bool = False,
+                   reuse: bool = False) -> dict[str, dict[str, Any]]:
+    """Train the requested models, each after the models it starts from, into this run's checkpoint
+    folder (older nights' folders pruned to ``train.keep_runs``). Sequential by default (one GPU);
+    ``concurrent`` submits them all at once (a model waits only for its prerequisites, so SRCNN
+    overlaps the SRResNet -> SRGAN chain) for workers that have the memory for both. ``reuse``
+    (``--reuse-models``) reuses identical earlier exports instead of training. Holds a slot of the
+    'gpu' concurrency limit throughout, when the server has one (flows/gpu.py)."""
     with gpu_slot(cfg, "train"):
-        return _train_models(cfg, patch_dir, run_id, info, models, concurrent)
+        return _train_models(cfg, patch_dir, run_id, info, models, concurrent, reuse)
 
 
 def _train_models(cfg: PipelineConfig, patch_dir: str, run_id: str, info: RunTracker | None,
-                  models: list[str] | None, concurrent: bool) -> dict[str, dict[str, Any]]:
+                  models: list[str] | None, concurrent: bool, reuse: bool) -> dict[str, dict[str, Any]]:
     models = models if models is not None else models_to_train(cfg)
     catalog.check_prerequisites(models)
     order = [m for m in catalog.with_prerequisites(models) if m in models]
     trained: dict[str, dict[str, Any]] = {}
+    run_checkpoints_task(cfg, run_id)
     if concurrent:
         with stage("train", info):
             futures: dict[str, Any] = {}
             for name in order:
                 requires = catalog.model_spec(name).requires
                 futures[name] = train_task_for(name).submit(
-                    cfg, name, patch_dir, run_id, futures[requires[0]] if requires else None)
+                    cfg, name, patch_dir, run_id, futures[requires[0]] if requires else None, reuse)
             wait(list(futures.values()))
             for name, future in futures.items():
                 with stage(f"train-{name}", None):
@@ -76,7 +80,7 @@ def _train_models(cfg: PipelineConfig, patch_dir: str, run_id: str, info: RunTra
         requires = catalog.model_spec(name).requires
         with stage(f"train-{name}", info):
             trained[name] = train_task_for(name)(cfg, name, patch_dir, run_id,
-                                                 trained[requires[0]] if requires else None)
+                                                 trained[requires[0]] if requires else None, reuse)
     return trained
 
 

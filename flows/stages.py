@@ -12,7 +12,7 @@ from typing import Any
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.common import run_name, stage, start_reported_run
+from flows.common import flow_run_run_id, run_name, stage, start_reported_run
 from flows.pipeline import (
     TaskRunnerKind,
     data_stages,
@@ -24,7 +24,6 @@ from flows.pipeline import (
 from sr_core.catalog import MODEL_NAMES
 from sr_core.config import PipelineConfig, resolve_config
 from sr_core.devices import require_gpu
-from sr_core.runrecords import new_run_id
 from tasks.hooks import record_failure
 
 
@@ -41,8 +40,9 @@ def prepare(preset: str = "quick", overrides: list[str] | None = None,
       persist_result=False)
 def train(preset: str = "quick", overrides: list[str] | None = None, config: PipelineConfig | None = None,
           models: list[str] | None = None, concurrent_training: bool = False,
-          run_id: str | None = None) -> dict[str, dict[str, Any]]:
-    """Train ``models`` (default: every learned method in ``eval.methods``) and register them."""
+          run_id: str | None = None, reuse_models: bool = False) -> dict[str, dict[str, Any]]:
+    """Train ``models`` (default: every learned method in ``eval.methods``) and register them; the
+    checkpoints live under ``run_id`` (default derived from this flow run, stable across retries)."""
     with stage("config"):
         cfg = resolve_config(preset, overrides, config)
         require_gpu(cfg)
@@ -51,8 +51,8 @@ def train(preset: str = "quick", overrides: list[str] | None = None, config: Pip
         if unknown:
             raise ValueError(f"unknown model(s) {unknown}: choose from {', '.join(MODEL_NAMES)}")
     patch_dir = data_stages(cfg, None)
-    return training_stage(cfg, patch_dir, run_id or new_run_id(cfg.preset), None, models=wanted,
-                          concurrent=concurrent_training)
+    return training_stage(cfg, patch_dir, run_id or flow_run_run_id(cfg.preset), None, models=wanted,
+                          concurrent=concurrent_training, reuse=reuse_models)
 
 
 @flow(name="benchmark", flow_run_name=run_name("benchmark"), on_failure=[record_failure],

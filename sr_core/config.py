@@ -137,6 +137,19 @@ class TrainConfig(_Section):
     jit_compile: bool = False
     distribute: bool = Field(False, description="tf.distribute.MirroredStrategy over all visible GPUs")
     seed: int = 0
+    init: Literal["scratch", "champion"] = Field(
+        "scratch", description="each night starts from random weights (scratch) or warm-starts from the "
+        "track's current champion export of the model (champion)")
+    keep_runs: int = Field(3, ge=1, description="nights whose checkpoint folders are kept; older ones are "
+                           "pruned when a night starts (the running night's never)")
+
+    def fingerprint_payload(self) -> dict[str, Any]:
+        """What of this section decides a trained model: not the retention setting, and ``init`` only
+        when it warm-starts (so exports made before the field existed keep their fingerprints)."""
+        payload = self.model_dump(mode="json", exclude={"keep_runs"})
+        if payload["init"] == "scratch":
+            del payload["init"]
+        return payload
 
 
 class CropSpec(_Section):
@@ -257,7 +270,7 @@ class PipelineConfig(_Section):
     def fingerprint(self, *sections: str) -> str:
         """12-hex-digit hash of the named sections (all but paths when none are named)."""
         names = sections or ("data", *catalog.MODEL_NAMES, "train", "eval")
-        payload = {name: getattr(self, name).model_dump(mode="json") for name in names}
+        payload = {name: _fingerprint_payload(getattr(self, name)) for name in names}
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -270,6 +283,11 @@ class PipelineConfig(_Section):
         A model built on another's architecture (SRGAN on SRResNet) includes that section too.
         """
         return self.fingerprint(*catalog.model_spec(model).fingerprint_sections)
+
+
+def _fingerprint_payload(section: BaseModel) -> dict[str, Any]:
+    payload = getattr(section, "fingerprint_payload", None)
+    return payload() if payload is not None else section.model_dump(mode="json")
 
 
 # --------------------------------------------------------------------------------------------------

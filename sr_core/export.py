@@ -16,6 +16,7 @@ from pathlib import Path
 from sr_core import catalog, layout
 from sr_core.atomic import atomic_dir
 from sr_core.config import PipelineConfig
+from sr_core.provenance import Provenance, collect
 from sr_core.runrecords import ExportSidecar, RecordError, file_digest, read_record, write_record
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,12 @@ class ExportResult:
     step: int
     metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    run_id: str | None = None  # the run that trained it
+    origin: str = "trained"  # or "reused": an identical earlier export stands in (--reuse-models)
+    steps_trained: int | None = None  # steps trained by this run (resumed ones included)
+    seconds_trained: float | None = None
+    resumed_from_step: int | None = None
+    init: str | None = None  # "scratch", "champion <run id>", "<model> <run id>"
 
 
 def _versions() -> dict[str, str]:
@@ -73,9 +80,10 @@ def export_problem(keras_file: str | Path, meta: ExportSidecar) -> str | None:
     return None
 
 
-def find_export(cfg: PipelineConfig, name: str, step: int) -> ExportResult | None:
-    """An existing, intact export of this exact model (same fingerprint and step), so reruns don't
-    duplicate. An export whose file does not match its sidecar's checksum is never reused."""
+def find_export(cfg: PipelineConfig, name: str, step: int, run_id: str | None = None) -> ExportResult | None:
+    """An existing, intact export of this exact model (same fingerprint and step) made by the same run
+    (``run_id``; None: by ``srbench train``), so a rerun of that run doesn't duplicate it. An export
+    whose file does not match its sidecar's checksum is never reused."""
     root = layout.models_dir(cfg) / name
     fingerprint = cfg.model_fingerprint(name)
     for folder in sorted(root.glob(f"*-{fingerprint}"), reverse=True):
@@ -87,19 +95,25 @@ def find_export(cfg: PipelineConfig, name: str, step: int) -> ExportResult | Non
         except RecordError as exc:
             log.warning("not reusing %s: %s", keras_file, exc)
             continue
-        if meta.step != step:
+        if meta.step != step or meta.run_id != run_id:
             continue
         problem = export_problem(keras_file, meta) or (None if meta.keras_sha256 else "no checksum recorded")
         if problem:
             log.warning("not reusing the export %s: %s; exporting again", keras_file, problem)
             continue
-        return ExportResult(name, meta.label, keras_file, sidecar, step, meta.metrics, meta.seconds)
+        return ExportResult(name, meta.label, keras_file, sidecar, step, meta.metrics, meta.seconds,
+                            run_id=meta.run_id)
     return None
 
 
 def export_model(model, cfg: PipelineConfig, name: str, *, step: int, metrics: dict[str, float] | None = None,
-                 seconds: float = 0.0) -> ExportResult:
-    """Save ``model`` and its sidecar into a new export folder; the folder appears complete or not at all."""
+                 seconds: float = 0.0, run_id: str | None = None, provenance: Provenance | None = None,
+                 init: dict | None = None, prefect: dict | None = None) -> ExportResult:
+    """Save ``model`` and its sidecar into a new export folder; the folder appears complete or not at all.
+
+    The sidecar records what made the model: the run, ``provenance`` (collected now when None), the
+    preset, config and data fingerprints, the export it started from (``init``) and the Prefect ids.
+    """
     label = catalog.model_spec(name).label_for(cfg)  # a ValueError for an unknown name
     now = datetime.now(timezone.utc)
     fingerprint = cfg.model_fingerprint(name)
@@ -114,10 +128,12 @@ def export_model(model, cfg: PipelineConfig, name: str, *, step: int, metrics: d
             data_fingerprint=cfg.data_fingerprint(), metrics={k: float(v) for k, v in (metrics or {}).items()},
             seconds=float(seconds), created_at=now.isoformat(), versions=_versions(),
             keras_file=f"{name}.keras", keras_sha256=sha256, keras_size=size,
-            config=cfg.model_dump(mode="json"))
+            config=cfg.model_dump(mode="json"), run_id=run_id, preset=cfg.preset,
+            config_fingerprint=cfg.fingerprint(), provenance=provenance or collect(), init=init,
+            prefect=prefect or {})
         write_record(staging / f"{name}.json", sidecar)
     return ExportResult(name, label, final / f"{name}.keras", final / f"{name}.json", int(step),
-                        sidecar.metrics, float(seconds))
+                        sidecar.metrics, float(seconds), run_id=run_id)
 
 
 def load_model(path: str | Path):

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from sr_core.config import PipelineConfig
-from sr_core.runrecords import RunDir
+from sr_core.runrecords import RunDir, check_run_id
 
 HISTORY_DIR = "history"  # one <run_id>.parquet per run (sr_core.history)
 INDEX_FILE = "index.html"
@@ -32,13 +32,29 @@ def patches_dir(cfg: PipelineConfig) -> Path:
     return Path(cfg.data_dir) / "patches" / f"{dataset_slug(cfg.data.dataset)}-{cfg.data_fingerprint()}"
 
 
-def checkpoint_dir(cfg: PipelineConfig, model: str) -> Path:
-    return checkpoint_dir_of(cfg.data_dir, model, cfg.model_fingerprint(model))
+def checkpoints_root(data_dir: str | Path) -> Path:
+    return Path(data_dir) / "checkpoints"
 
 
-def checkpoint_dir_of(data_dir: str | Path, model: str, model_fingerprint: str) -> Path:
-    """The checkpoint folder (with ``curves.csv``) of a model trained with this fingerprint."""
-    return Path(data_dir) / "checkpoints" / f"{model}-{model_fingerprint}"
+def run_checkpoints_dir(data_dir: str | Path, run_id: str) -> Path:
+    """The checkpoint folders of one night: ``checkpoints/runs/<run_id>`` (pruned by retention)."""
+    return checkpoints_root(data_dir) / "runs" / check_run_id(run_id)
+
+
+def checkpoint_dir(cfg: PipelineConfig, model: str, run_id: str | None = None) -> Path:
+    """Where a model's checkpoints live: inside its run's folder when ``run_id`` is given (a night: a
+    retried run resumes, a new night starts fresh), else keyed by the model fingerprint alone
+    (``srbench train``: rerunning the same command resumes)."""
+    return checkpoint_dir_of(cfg.data_dir, model, cfg.model_fingerprint(model), run_id)
+
+
+def checkpoint_dir_of(data_dir: str | Path, model: str, model_fingerprint: str, run_id: str | None = None) -> Path:
+    """The checkpoint folder (with ``curves.csv``) of a model trained with this fingerprint (by run
+    ``run_id``, when a night trained it)."""
+    leaf = f"{model}-{model_fingerprint}"
+    if run_id is not None:
+        return run_checkpoints_dir(data_dir, run_id) / leaf
+    return checkpoints_root(data_dir) / leaf
 
 
 def models_dir(cfg: PipelineConfig) -> Path:

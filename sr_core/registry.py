@@ -335,7 +335,8 @@ def register_export(data_dir: str | Path, result: ExportResult, run_id: str | No
         path=_relative(result.path, data_dir), sidecar=_relative(result.sidecar, data_dir),
         step=int(result.step), metrics={k: float(v) for k, v in (result.metrics or {}).items()},
         model_fingerprint=meta.model_fingerprint, data_fingerprint=meta.data_fingerprint, preset=preset,
-        dataset=dataset, created_at=meta.created_at, registered_at=now.isoformat(), run_id=run_id)
+        dataset=dataset, created_at=meta.created_at, registered_at=now.isoformat(), run_id=run_id,
+        config_fingerprint=meta.config_fingerprint, provenance=meta.provenance, prefect=meta.prefect)
     view = read_view(data_dir)
     known = view.exports.get(record.path)
     if known is not None and known.run_id == run_id:

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sr_core.atomic import write_json
+from sr_core.provenance import Provenance
 
 RUN_ID_TIME_FORMAT = "%Y%m%dT%H%M%S%fZ"
 
@@ -80,6 +81,50 @@ class MethodInfo(Record):
     model_fingerprint: str | None = None
 
 
+class TrainedModel(Record):
+    """What the night did for one model: trained it (``origin="trained"``) or reused an identical
+    earlier export (``origin="reused"``, with the run that trained it)."""
+
+    name: str | None = None
+    label: str | None = None
+    path: str | None = None
+    sidecar: str | None = None
+    step: int | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    seconds: float | None = None
+    origin: Literal["trained", "reused"] = "trained"
+    run_id: str | None = None  # the run that trained the export
+    steps_trained: int | None = None  # steps this run trained (a resumed run counts its earlier part)
+    seconds_trained: float | None = None
+    resumed_from_step: int | None = None
+    init: str | None = None  # "scratch", "champion <run id>" or "<model> <run id>"
+
+    def describe(self) -> str:
+        """'trained tonight: 4 steps in 1.2 s' or 'reused from run R'."""
+        if self.origin == "reused":
+            return f"reused from run {self.run_id or 'unknown'}"
+        steps = self.steps_trained if self.steps_trained is not None else self.step
+        text = f"trained tonight: {steps} steps in {float(self.seconds_trained or self.seconds or 0.0):.1f} s"
+        if self.resumed_from_step:
+            text += f" (resumed at step {self.resumed_from_step})"
+        return text
+
+
+class Changes(Record):
+    """What changed since the previous comparable night (same preset, dataset and validation images);
+    ``previous_run_id`` None: there is none. Each field as :func:`sr_core.provenance.changes_between`."""
+
+    previous_run_id: str | None = None
+    code: dict[str, Any] | None = None
+    config: dict[str, list[Any]] = Field(default_factory=dict)
+    packages: dict[str, list[Any]] = Field(default_factory=dict)
+    data: list[str | None] | None = None
+    hardware: dict[str, list[Any]] = Field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.code or self.config or self.packages or self.data or self.hardware)
+
+
 class RunRecord(Record):
     """``run.json``: what was run, on what, with which models (see docs/evaluation.md)."""
 
@@ -97,11 +142,14 @@ class RunRecord(Record):
     wall_times: dict[str, float] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
     prefect: dict[str, Any] = Field(default_factory=dict)
-    trained: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    trained: dict[str, TrainedModel] = Field(default_factory=dict)
     executed_on: list[str] = Field(default_factory=list)
     track: str | None = None  # preset + dataset: whose champions this run scored and may replace
     champions: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per model: the champion scored
     verdicts: list[dict[str, Any]] = Field(default_factory=list)  # sr_core.verdict.Decision.as_dict()
+    provenance: Provenance | None = None
+    validation_set: str | None = None  # fingerprint of the sorted validation image ids
+    changes: Changes | None = None
 
     def regression_tolerance_db(self, default: float = 0.1) -> float:
         return float(((self.config.get("eval") or {}).get("regression_tolerance_db", default)))
@@ -124,6 +172,12 @@ class ExportSidecar(Record):
     keras_sha256: str | None = None
     keras_size: int | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    run_id: str | None = None  # the night that trained it (None: 'srbench train')
+    preset: str | None = None
+    config_fingerprint: str | None = None
+    provenance: Provenance | None = None
+    init: dict[str, Any] | None = None  # the export it started from: kind, path, sha256, run_id, step
+    prefect: dict[str, Any] = Field(default_factory=dict)  # flow run and deployment ids
 
 
 class RegistryEntry(Record):
@@ -141,6 +195,9 @@ class RegistryEntry(Record):
     created_at: str | None = None
     registered_at: str | None = None
     run_id: str | None = None
+    config_fingerprint: str | None = None
+    provenance: Provenance | None = None
+    prefect: dict[str, Any] = Field(default_factory=dict)
 
 
 class Registry(Record):

@@ -27,11 +27,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sr_core import layout
+from sr_core import layout, lifecycle
 from sr_core.config import PipelineConfig
 from sr_core.champions import decide_promotions, with_champions
 from sr_core.evaluation import chunks, evaluate_images, evaluate_set, merge_metrics, validation_ids, write_run_json
 from sr_core.export import read_sidecar
+from sr_core.provenance import collect
 from sr_core.publish import publish_run
 from sr_core.registry import track_of
 from sr_core.report import render_index, render_report, update_history
@@ -61,12 +62,18 @@ class EvaluationOutcome:
 def begin_evaluation(cfg: PipelineConfig, models: dict[str, str], run_id: str, *,
                      started_at: datetime | str | None = None, wall_times: dict[str, float] | None = None,
                      extra: dict[str, Any] | None = None) -> tuple[RunDir, list[list[str]]]:
-    """Write run.json (what will run) and cut the validation split into chunks to score."""
+    """Write run.json (what will run, with this process's provenance and what changed since the
+    previous comparable night) and cut the validation split into chunks to score."""
     run = layout.run_dir(cfg, run_id)
-    write_run_json(run, cfg, run_id, models=models, started_at=started_at, wall_times=wall_times, extra=extra)
     ids = validation_ids(cfg)
     if not ids:
         raise ValueError(f"the validation split of {cfg.data.dataset!r} has no images")
+    extra = {**(extra or {}), "provenance": collect().model_dump(mode="json"),
+             "validation_set": lifecycle.validation_set_fingerprint(ids)}
+    write_run_json(run, cfg, run_id, models=models, started_at=started_at, wall_times=wall_times, extra=extra)
+    record = run.read_run()
+    changes = lifecycle.changes_since(lifecycle.previous_comparable_run(run.reports_dir, record), record)
+    run.write_run(record.model_copy(update={"changes": changes}))
     return run, chunks(ids, cfg.eval.chunk_size)
 
 
@@ -109,7 +116,8 @@ def training_curves(cfg: PipelineConfig, models: dict[str, str]) -> dict[str, Pa
         except (RecordError, OSError):
             continue
         if sidecar.model_fingerprint:
-            out[method] = layout.checkpoint_dir_of(cfg.data_dir, sidecar.name or method, sidecar.model_fingerprint)
+            out[method] = layout.checkpoint_dir_of(cfg.data_dir, sidecar.name or method, sidecar.model_fingerprint,
+                                                   sidecar.run_id)
     return out
 
 

@@ -112,14 +112,20 @@ def summarize(cfg: PipelineConfig, run_id: str) -> NightSummary:
 
 
 def summary_markdown(run_id: str, summary: NightSummary, report_path: str, tolerance_db: float, *,
-                     changes: list[str] | tuple[str, ...] = (), crop: Crop | None = None,
-                     crop_url: str | None = None) -> str:
-    """The night's summary: per-method means, deltas vs bicubic and vs the previous night, what
-    changed since then (when the run recorded it) and the most improved crop (a thumbnail when it
-    has a URL a browser can open)."""
+                     changes: list[str] | tuple[str, ...] = (), models: list[str] | tuple[str, ...] = (),
+                     crop: Crop | None = None, crop_url: str | None = None) -> str:
+    """The night's summary: at the top what changed since the previous comparable night and how
+    each model came about ("trained tonight" / "reused from"); then per-method means, deltas vs
+    bicubic and vs the previous night, and the most improved crop (a thumbnail when it has a URL a
+    browser can open)."""
     link = report_path if "://" in report_path else Path(report_path).resolve().as_uri()
     lines = [f"# srbench {run_id}", "",
-             f"Report: [{report_path}]({link})", "",
+             f"Report: [{report_path}]({link})", ""]
+    if changes:
+        lines += ["## What changed since the previous comparable night", ""] + [f"- {c}" for c in changes] + [""]
+    if models:
+        lines += ["## Models tonight", ""] + [f"- {m}" for m in models] + [""]
+    lines += [
              "| method | Y-PSNR (dB) | Y-SSIM | RGB-PSNR (dB) | Δ PSNR vs bicubic | Δ PSNR vs last night |",
              "|---|---:|---:|---:|---:|---:|"]
     for row in summary.rows:
@@ -132,8 +138,6 @@ def summary_markdown(run_id: str, summary: NightSummary, report_path: str, toler
         lines.append("")
         lines.append(f"**Regressions beyond {tolerance_db} dB:** " + ", ".join(
             f"{r.method} {fmt_number(-r.drop_db, signed=True)} dB" for r in summary.regressions))
-    if changes:
-        lines += ["", "## What changed since the last night", ""] + [f"- {line}" for line in changes]
     if crop is not None:
         lines += ["", "## Most improved crop", "", crop.caption + "."]
         if crop_url and crop_url.startswith(("http://", "https://")):
@@ -152,7 +156,8 @@ def publish_artifacts(cfg: PipelineConfig, run_id: str, summary: NightSummary, r
     crop_url = links.run_file_url(cfg, run_id, crop.relpath) if crop is not None else None
     create_markdown_artifact(
         markdown=summary_markdown(run_id, summary, link, cfg.eval.regression_tolerance_db,
-                                  changes=links.what_changed(run), crop=crop, crop_url=crop_url),
+                                  changes=links.what_changed(run), models=links.models_tonight(run),
+                                  crop=crop, crop_url=crop_url),
         key=f"{key_base}-summary", description=f"srbench {run_id}: per-method means and deltas")
     create_table_artifact(table=[row.model_dump() for row in summary.rows],
                           key=f"{key_base}-metrics", description=f"srbench {run_id}: per-method metrics")

@@ -1,8 +1,10 @@
 """The training task: one catalogue model per task run (``train_srcnn``, ``train_srgan``, ...).
 
-Training is never cached across nights (``NO_CACHE``): each night trains, and ``sr_core.training``
-resumes from the newest checkpoint of the same model fingerprint when a run was killed. Each task
-shows a Prefect progress artifact, registers the export and returns a small dict describing it.
+Training is never cached across nights (``NO_CACHE``): each night trains into its own checkpoint
+folder (``checkpoints/runs/<run_id>``), so a retried or resumed run continues where it stopped and a
+new night starts fresh; ``reuse_models`` reuses identical earlier exports on purpose. Each task shows
+a Prefect progress artifact, registers the export and returns a small dict describing it (with
+"trained tonight" or "reused from").
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
+from sr_core import lifecycle
 from sr_core.catalog import model_spec
 from sr_core.config import PipelineConfig
+from sr_core.runrecords import TrainedModel
 
 
 class TrainingProgress:
@@ -59,9 +63,20 @@ def _as_dict(result: Any) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}
 
 
+def _prefect_ids() -> dict[str, Any]:
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if not ctx or not ctx.flow_run:
+        return {}
+    return {"flow_run_id": str(ctx.flow_run.id), "flow_run_name": ctx.flow_run.name,
+            "deployment_id": str(ctx.flow_run.deployment_id) if ctx.flow_run.deployment_id else None}
+
+
 def _train(cfg: PipelineConfig, name: str, patch_dir: str, run_id: str | None,
            generator_init: str | None = None,
-           progress_factory: Callable[[str, int], Any] = TrainingProgress) -> dict[str, Any]:
+           progress_factory: Callable[[str, int], Any] = TrainingProgress,
+           reuse: bool = False) -> dict[str, Any]:
     from sr_core.publish import register_and_publish
     from sr_core.training import train_model
 
@@ -69,24 +84,41 @@ def _train(cfg: PipelineConfig, name: str, patch_dir: str, run_id: str | None,
     progress = progress_factory(name, total)
     result = train_model(cfg, name, Path(patch_dir),
                          generator_init=Path(generator_init) if generator_init else None,
-                         on_progress=progress)
+                         on_progress=progress, run_id=run_id, reuse=reuse, prefect=_prefect_ids())
     progress(total, total, getattr(result, "metrics", None))
+    summary = _as_dict(result)
+    if result.origin == "reused":
+        get_run_logger().info("%s: reused %s from run %s (step %s; --reuse-models, identical config, "
+                              "data, code and TensorFlow/Keras)", name, summary["path"], result.run_id,
+                              result.step)
+        return summary
     register_and_publish(cfg, result, run_id=run_id)
     if cfg.data_url:
         get_run_logger().info("%s published to %s and registered there", name, cfg.data_url)
-    summary = _as_dict(result)
-    get_run_logger().info("%s exported to %s (step %s, %.1f s)", name, summary.get("path"),
-                          summary.get("step"), float(summary.get("seconds") or 0.0))
+    get_run_logger().info("%s exported to %s (%s)", name, summary.get("path"),
+                          TrainedModel.model_validate(summary).describe())
     return summary
 
 
 @task(name="train_model", cache_policy=NO_CACHE, task_run_name="train-{name}")
 def train_model_task(cfg: PipelineConfig, name: str, patch_dir: str, run_id: str | None = None,
-                     init_from: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Train catalogue model ``name`` on the patch shards; returns the export's path, step, metrics
-    and seconds. ``init_from`` is the result of the model it starts from (its spec's ``requires``)."""
+                     init_from: dict[str, Any] | None = None, reuse: bool = False) -> dict[str, Any]:
+    """Train catalogue model ``name`` on the patch shards (or, with ``reuse``, reuse an identical
+    earlier export); returns the export's path, step, metrics, seconds and origin. ``init_from`` is
+    the result of the model it starts from (its spec's ``requires``)."""
     generator_init = init_from["path"] if init_from else None
-    return _train(cfg, name, patch_dir, run_id, generator_init=generator_init)
+    return _train(cfg, name, patch_dir, run_id, generator_init=generator_init, reuse=reuse)
+
+
+@task(name="run_checkpoints", cache_policy=NO_CACHE, task_run_name="run-checkpoints")
+def run_checkpoints_task(cfg: PipelineConfig, run_id: str) -> str:
+    """Open the night's checkpoint folder and prune the oldest beyond ``train.keep_runs``."""
+    folder = lifecycle.start_run_checkpoints(cfg.data_dir, run_id)
+    removed = lifecycle.prune_run_checkpoints(cfg.data_dir, cfg.train.keep_runs, run_id)
+    if removed:
+        get_run_logger().info("retention (train.keep_runs=%d): removed the checkpoints of %s",
+                              cfg.train.keep_runs, ", ".join(p.name for p in removed))
+    return str(folder)
 
 
 def train_task_for(name: str):

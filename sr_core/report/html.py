@@ -18,6 +18,7 @@ import pandas as pd
 
 from sr_core import catalog
 from sr_core.atomic import write_text
+from sr_core.lifecycle import describe_changes
 from sr_core.numbers import MISSING, fmt_number, number
 from sr_core.report.assets import CSS, JS
 from sr_core.report.curves import copy_curves, curves_section
@@ -240,6 +241,7 @@ def _run_card(run: RunRecord, df: pd.DataFrame, methods: list[str], labels: dict
         ("Split", run.split), ("Scale", run.scale or ""),
         ("Data fingerprint", run.data_fingerprint or ""),
         ("Config fingerprint", run.config_fingerprint or ""),
+        *_provenance_items(run),
     ]
     rows = "".join(f"<tr><td>{esc(k)}</td><td class=\"mono\" style=\"text-align:left\">{esc(v)}</td></tr>"
                    for k, v in items)
@@ -259,6 +261,37 @@ def _run_card(run: RunRecord, df: pd.DataFrame, methods: list[str], labels: dict
             + (f"<h3>Wall times</h3><table>{wall_rows}</table>" if wall_rows else "")
             + f"<details><summary>Configuration</summary><pre>{esc(config)}</pre></details>"
             f"<details><summary>Data source</summary><pre>{esc(source)}</pre></details></div>")
+
+
+def _lifecycle_card(run: RunRecord, labels: dict[str, str]) -> str:
+    """What changed since the previous comparable night, and per model "trained tonight" or
+    "reused from": the top of the report."""
+    changes = describe_changes(run.changes)
+    trained = [f"<li>{esc(labels.get(m, t.label or m))}: {esc(t.describe())}"
+               f"{esc(f', started from {t.init}') if t.init and t.init != 'scratch' else ''}</li>"
+               for m, t in run.trained.items()]
+    if not changes and not trained:
+        return ""
+    parts = ['<div class="card" id="what-changed">']
+    if changes:
+        parts.append(f"<h3>What changed since the previous comparable night</h3><ul>"
+                     + "".join(f"<li>{esc(line)}</li>" for line in changes) + "</ul>")
+    if trained:
+        parts.append(f"<h3>Models tonight</h3><ul>{''.join(trained)}</ul>")
+    return "".join(parts) + "</div>"
+
+
+def _provenance_items(run: RunRecord) -> list[tuple[str, Any]]:
+    p = run.provenance
+    if p is None:
+        return []
+    commit = (p.git_commit or "not a git clone") + (" (dirty)" if p.git_dirty else "")
+    devices = ", ".join(p.gpus) if p.gpus else (p.cpu or "CPU")
+    return [("Commit", commit), ("Code fingerprint", p.code_fingerprint), ("Host", p.host),
+            ("Devices", devices), ("Packages", ", ".join(f"{k} {v}" for k, v in sorted(p.packages.items()))),
+            ("CUDA / cuDNN", f"{p.cuda or '-'} / {p.cudnn or '-'}"),
+            ("Prefect flow run", run.prefect.get("flow_run_id") or ""),
+            ("Prefect deployment", run.prefect.get("deployment_id") or "")]
 
 
 def _trend(history: pd.DataFrame, run: RunRecord, run_id: str, labels: dict[str, str]) -> str:
@@ -360,6 +393,7 @@ def render_report(run_dir: str | Path | RunDir, *, history_path: str | Path | No
 <p class="muted">{esc(run.preset)} preset · dataset {esc(run.dataset or (df['dataset'].iloc[0] if len(df) else ''))}
 · {full['image_id'].nunique()} validation images · started {esc(run.started_at)} UTC</p>
 {_regression_banner(findings)}
+{_lifecycle_card(run, labels)}
 {notes_html}
 <h2 id="summary">Summary: mean over full images</h2>
 <p class="muted">RGB: scikit-image PSNR/SSIM on the whole RGB image (the seed's numbers). Y: BT.601 luma,

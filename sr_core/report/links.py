@@ -18,6 +18,7 @@ import pandas as pd
 
 from sr_core import catalog
 from sr_core.config import PipelineConfig
+from sr_core.lifecycle import describe_changes
 from sr_core.results import asset_relpath, read_metrics
 from sr_core.runrecords import RunDir
 from sr_core.store import Store
@@ -85,12 +86,12 @@ def most_improved_crop(run: RunDir) -> Crop | None:
 
 
 def what_changed(run: RunDir) -> list[str]:
-    """The run record's "what changed since the last night" lines, when the run recorded them."""
+    """The run record's "what changed since the previous comparable night" lines."""
     record = run.read_run()
-    if record is None:
-        return []
-    extra = record.model_extra or {}
-    changes = extra.get("what_changed") or extra.get("changes") or []
-    if isinstance(changes, dict):
-        return [f"{key}: {value}" for key, value in changes.items()]
-    return [str(line) for line in changes] if isinstance(changes, list) else [str(changes)]
+    return describe_changes(record.changes) if record is not None else []
+
+
+def models_tonight(run: RunDir) -> list[str]:
+    """Per model: "srcnn: trained tonight: N steps in T s" or "srcnn: reused from run R"."""
+    record = run.read_run()
+    return [f"{m}: {t.describe()}" for m, t in record.trained.items()] if record is not None else []

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from sr_core import layout
+from sr_core import layout, lifecycle
 from sr_core.catalog import model_spec
 from sr_core.config import PipelineConfig
 from sr_core.export import ExportResult, export_model, find_export, load_model
+from sr_core.provenance import collect
 from sr_core.training.loop import Validator, run_loop
+
+log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int, dict], None]
 
@@ -53,15 +59,27 @@ def train_model(
     show_progress: bool = True,
     batches: Callable[[int], Iterator] | None = None,
     validator: Validator | None = None,
+    run_id: str | None = None,
+    reuse: bool = False,
+    prefect: dict | None = None,
 ) -> ExportResult:
     """Train catalogue model ``name`` to its configured step count and export it.
 
-    Resumes from the last checkpoint in ``layout.checkpoint_dir(cfg, name)`` when there is one, and
-    reuses an existing export of the same model and step instead of writing a duplicate. A model
-    that starts from another (its spec's ``requires``: SRGAN from the pretrained SRResNet) takes
-    ``generator_init`` (that model's ``.keras``); when None, the required model of this config is
-    trained (or resumed, or reused) first. ``batches``/``validator`` replace the patch-dir inputs
-    (tests, custom data).
+    With ``run_id`` (a night) the checkpoints live in that run's folder
+    (``layout.checkpoint_dir(cfg, name, run_id)``): rerunning the same run id resumes from its own
+    last checkpoint, a new run id starts fresh. Without one (``srbench train``) they are keyed by the
+    model fingerprint, so rerunning the same command resumes. An export this run already made (same
+    model, step and run) is returned instead of a duplicate.
+
+    ``reuse`` (``--reuse-models``): an earlier export identical in everything that decides it
+    (:func:`sr_core.lifecycle.reuse_key`: config sections, data, code fingerprint, TensorFlow/Keras,
+    the weights it started from) is returned instead of training. ``cfg.train.init = "champion"``
+    warm-starts from :func:`sr_core.lifecycle.champion_export` (scratch when there is none).
+
+    A model that starts from another (its spec's ``requires``: SRGAN from the pretrained SRResNet)
+    takes ``generator_init`` (that model's ``.keras``); when None, the required model is trained (or
+    resumed, or reused) first. ``batches``/``validator`` replace the patch-dir inputs (tests).
+    ``prefect`` (flow run and deployment ids) goes into the sidecar.
     """
     import keras
 
@@ -73,43 +91,94 @@ def train_model(
     patch_dir = Path(patch_dir)
     section = spec.settings(cfg)
     total = section.steps
-    ckpt_dir = layout.checkpoint_dir(cfg, name)
+    ckpt_dir = layout.checkpoint_dir(cfg, name, run_id)
     # Before anything else (even training a prerequisite): missing VGG weights must stop the run now.
     vgg_weights = spec.vgg_weights(cfg)
 
-    custom_batches = batches
+    if spec.requires and generator_init is None:
+        pretrained = train_model(cfg, spec.requires[0], patch_dir, on_progress=on_progress,
+                                 show_progress=show_progress, batches=batches, validator=validator,
+                                 run_id=run_id, reuse=reuse, prefect=prefect)
+        generator_init = pretrained.path
+
+    warm = lifecycle.champion_export(cfg, name) if cfg.train.init == "champion" else None
+    if cfg.train.init == "champion" and warm is None:
+        log.info("%s: no champion export for preset %s and dataset %s yet: training from scratch",
+                 name, cfg.preset, cfg.data.dataset)
+    if warm is not None:
+        init = lifecycle.init_record("champion", warm)
+    elif generator_init is not None:
+        init = lifecycle.init_record(spec.requires[0] if spec.requires else "init", generator_init)
+    else:
+        init = None
+    provenance = collect()
+    if reuse:
+        found = lifecycle.find_reusable(cfg, name, total, lifecycle.reuse_key(
+            cfg, name, provenance, _versions(), init), run_id)
+        if found is not None:
+            result, trained_by = found
+            log.info("%s: reusing the identical export %s (trained by run %s)", name, result.path, trained_by)
+            return result
+
     batches = batches or _patch_batches(cfg, patch_dir, section.batch_size)
     validator = validator or _validator(cfg, patch_dir)
     runtime = Runtime.from_config(cfg)
     keras.utils.set_random_seed(cfg.train.seed)
-
-    if spec.requires and generator_init is None:
-        pretrained = train_model(cfg, spec.requires[0], patch_dir, on_progress=on_progress,
-                                 show_progress=show_progress, batches=custom_batches, validator=validator)
-        generator_init = pretrained.path
     if spec.trainer == "adversarial":
-        init_weights = load_model(generator_init).get_weights() if generator_init is not None else None
+        start_from = warm or generator_init
+        init_weights = load_model(start_from).get_weights() if start_from is not None else None
         with runtime.strategy.scope():
             content = losses.ContentLoss(section.content_loss, vgg_weights)
         trainer = AdversarialTrainer(cfg, runtime, total, content, init_weights)
     else:
         trainer = SupervisedTrainer(cfg, name, runtime, total)
+        if warm is not None:  # a resumed run's checkpoint, restored next, wins over this
+            trainer.generator.set_weights(load_model(warm).get_weights())
+
+    first_step: list[int] = []
+
+    def progress(step: int, steps: int, logs: dict) -> None:
+        if not first_step:
+            first_step.append(step)
+        if on_progress is not None:
+            on_progress(step, steps, logs)
 
     # One writer per checkpoint folder: a second run on the same roots waits, then reuses.
     with training_lock(ckpt_dir):
+        began = time.perf_counter()
         step, metrics, seconds = run_loop(
             trainer, name=name, total_steps=total, batches=batches, validator=validator, ckpt_dir=ckpt_dir,
             checkpoint_every=cfg.train.checkpoint_every, log_every=cfg.train.log_every,
-            validate_every=cfg.train.validate_every, on_progress=on_progress, show_progress=show_progress)
-        existing = find_export(cfg, name, step)
+            validate_every=cfg.train.validate_every, on_progress=progress, show_progress=show_progress)
+        resumed_from = (first_step[0] - 1) if first_step else step
+        tonight = {"steps_trained": step, "seconds_trained": round(float(seconds), 3),
+                   "resumed_from_step": resumed_from or None,
+                   "init": _init_label(init)}
+        existing = find_export(cfg, name, step, run_id)
         if existing is not None:
-            return existing
+            return dataclasses.replace(existing, **tonight)
         metrics = {k: float(v) for k, v in metrics.items() if np.isfinite(v)}
         if generator_init is not None and spec.requires:
             metrics["init_from_step"] = float(_init_step(generator_init))
         result = export_model(float32_copy(cfg, name, trainer.generator), cfg, name, step=step, metrics=metrics,
-                              seconds=seconds)
-        return result
+                              seconds=seconds, run_id=run_id, provenance=provenance, init=init,
+                              prefect=prefect)
+        log.info("%s: trained %d steps (from step %d) in %.1f s", name, step - resumed_from, resumed_from,
+                 time.perf_counter() - began)
+        return dataclasses.replace(result, **tonight)
+
+
+def _versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def _init_label(init: dict | None) -> str:
+    if init is None:
+        return "scratch"
+    return f"{init['kind']} {init.get('run_id') or init['path']}"
 
 
 def _init_step(path) -> int:

@@ -37,13 +37,18 @@ def run(
         "--use-server", help="Report to the Prefect server/Cloud in your PREFECT_API_URL instead of "
         "the default: a temporary local server with its state under <data-dir>/prefect.")] = False,
     run_id: Annotated[Optional[str], typer.Option(
-        "--run-id", help="Name of the run folder under --reports-dir. [default: <preset>-<UTC time>]")] = None,
+        "--run-id", help="Name of the run folder under --reports-dir and key of the night's checkpoints; "
+        "give a killed night's run id to resume its training. [default: <preset>-<UTC time>]")] = None,
+    reuse_models: Annotated[bool, typer.Option(
+        "--reuse-models", help="For iterative work: reuse an earlier model instead of training it when "
+        "everything that decides it is identical (config sections, data, code fingerprint, "
+        "TensorFlow/Keras). Without it every night retrains.")] = False,
     allow_cpu: AllowCpu = False,
     config_file: ConfigFile = None,
 ) -> None:
     """Run the whole nightly pipeline once: download -> patches -> train SRCNN, SRResNet, SRGAN -> upscale and score the validation images -> metrics.parquet -> report.html -> history -> index.
 
-    It runs as a Prefect flow in Prefect's ephemeral mode: no server to start, offline, with Prefect's state (run history, cached task results) under <data-dir>/prefect. Rerunning with the same settings skips the download and patch preparation (cached by the config fingerprint); training resumes from its checkpoints if a run was killed. Exits with status 1, naming the failed stage, when the run fails.
+    It runs as a Prefect flow in Prefect's ephemeral mode: no server to start, offline, with Prefect's state (run history, cached task results) under <data-dir>/prefect. Rerunning with the same settings skips the download and patch preparation (cached by the config fingerprint). Every run trains its models afresh into checkpoints/runs/<run id> (or warm-starts from the champion with --set train.init=champion); rerunning a killed run with --run-id resumes its training, and --reuse-models reuses identical finished models. Exits with status 1, naming the failed stage, when the run fails.
 
     Examples:
 
@@ -83,7 +88,7 @@ def run(
                f"data in {cfg.data_dir}, reports in {cfg.reports_dir}")
     state = nightly(preset=cfg.preset, config=cfg, concurrent_training=concurrent_training,
                     task_runner=task_runner.value, dask_address=dask_address, run_id=run_id,
-                    return_state=True)
+                    reuse_models=reuse_models, return_state=True)
     run_dir = layout.run_dir(cfg, run_id)
     if not state.is_completed():
         stage, error = "unknown", state.message or state.name
