@@ -213,7 +213,7 @@ def describe_changes(changes: Changes | None) -> list[str]:
         commits = changes.code.get("commits") or [None, None]
         dirty = changes.code.get("dirty") or [None, None]
         fps = changes.code.get("code_fingerprint") or [None, None]
-        lines.append(f"Code: commits {_short(commits[0])}{'+dirty' if dirty[0] else ''} -> "
+        lines.append(f"Code: {_short(commits[0])}{'+dirty' if dirty[0] else ''}.."
                      f"{_short(commits[1])}{'+dirty' if dirty[1] else ''} (code fingerprint {fps[0]} -> {fps[1]}).")
     for key, (old, new) in changes.config.items():
         lines.append(f"Config {key}: {old!r} -> {new!r}.")

@@ -42,7 +42,7 @@ def first_night(prefect_api, smoke):
 def second_night(first_night, smoke):
     """Same config again; concurrent training (SRCNN alongside SRResNet -> SRGAN) this time.
 
-    Training resumes from the first night's final checkpoints, so it only re-exports."""
+    Every night retrains (into its own checkpoint folder), so this one trains and exports again."""
     from flows.nightly import nightly
 
     return nightly(config=smoke, concurrent_training=True, return_state=True)
