@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sr_core.config import CropSpec, PipelineConfig
+from sr_core.metrics import rgb_to_y
 
 FULL = "full"
 MIN_CROP_SIDE = 8
@@ -60,8 +61,6 @@ def fit_crop(spec: CropSpec, height: int, width: int) -> tuple[Region | None, st
 
 def detail_map(hr: np.ndarray) -> np.ndarray:
     """Per-pixel detail: squared gradient magnitude of the HR luma (float64, HxW)."""
-    from sr_core.metrics import rgb_to_y
-
     y = rgb_to_y(hr)
     gy = np.zeros_like(y)
     gx = np.zeros_like(y)
