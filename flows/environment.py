@@ -6,8 +6,12 @@ before any ``import prefect``. This module therefore imports neither Prefect nor
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import os
+import re
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -60,8 +64,6 @@ def configure_local_prefect(prefect_home: str | Path, *, use_server: bool = Fals
 
 
 def _imported_modules() -> set[str]:
-    import sys
-
     return {name.split(".")[0] for name in sys.modules}
 
 
@@ -100,9 +102,6 @@ def database_problem(prefect_home: str | Path) -> str | None:
 def database_is_current(prefect_home: str | Path) -> bool:
     """Whether the database's migration version is the installed Prefect's newest (then nothing
     needs migrating and the check costs no Prefect import)."""
-    import importlib.util
-    import re
-
     spec = importlib.util.find_spec("prefect")
     if spec is None or not spec.submodule_search_locations:
         return False
@@ -124,8 +123,6 @@ def migrate_local_database() -> str | None:
     """Bring the local database up to the installed Prefect's schema in this process (what the
     temporary server would do at start, where a failure only shows as a 90 s start-up timeout);
     returns why it failed, or None. Needs :func:`configure_local_prefect` first."""
-    import asyncio
-
     from prefect.server.database import provide_database_interface
 
     try:
