@@ -148,3 +148,29 @@ def test_a_truncated_export_is_not_reused_and_shows_as_broken(smoke_config, expo
     exported.path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # same size, one bit changed
     assert find_export(smoke_config, "srcnn", 5) is None
     assert list_models(data_dir)[0].status == "broken: checksum differs from the sidecar's (damaged or replaced)"
+
+
+@pytest.fixture(scope="module")
+def prefect_api(request):
+    from helpers_prefect import ensure_prefect_harness
+
+    ensure_prefect_harness(request)
+
+
+def test_the_failure_hook_finds_a_generated_run_id_through_the_run_folders_stage_record(prefect_api, tmp_path):
+    """No run_id parameter: the hook finds the run folder whose stages.json names this flow run."""
+    from flows.stages import benchmark
+    from sr_core.config import load_config
+
+    cfg = load_config("smoke", data_dir=tmp_path / "data", reports_dir=tmp_path / "reports")
+    layout.registry_path(cfg.data_dir).parent.mkdir(parents=True)
+    layout.registry_path(cfg.data_dir).write_text('{"models": "not a list"}')  # fails stage 'models'
+    state = benchmark(config=cfg, return_state=True)
+    assert state.is_failed()
+    (folder,) = [p for p in (tmp_path / "reports").iterdir() if p.is_dir()]
+    run = RunDir.at(folder)
+    assert folder.name.startswith("smoke-")
+    progress, failure = run.read_stages(), run.read_failure()
+    assert progress.flow_run_id == failure.flow_run_id == str(state.state_details.flow_run_id)
+    assert failure.stage == progress.stage == "models" and failure.stages_done == ["config"]
+    assert failure.error_type == "RecordError" and "registry.json" in failure.error
