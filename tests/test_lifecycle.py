@@ -204,3 +204,49 @@ def test_a_retried_flow_run_keeps_its_run_id(request):
     flaky()
     assert len(seen) == 3 and seen[0] == seen[1] and seen[2] != seen[0]
     assert seen[0].startswith("smoke-") and os.sep not in seen[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# train.init = "champion": warm start from the track's champion
+
+
+def _train(cfg, run_id: str):
+    from helpers_training import photo_patches, step_indexed_batches
+    from sr_core.training import train_model
+    from sr_core.training.loop import Validator
+
+    lr, hr = photo_patches(8, seed=0)
+    return train_model(cfg, "srcnn", cfg.data_dir, batches=step_indexed_batches(lr, hr, batch_size=4),
+                       validator=Validator(*photo_patches(2, seed=1), scale=4), show_progress=False,
+                       run_id=run_id)
+
+
+def test_init_champion_warm_starts_from_the_tracks_champion_and_scratch_does_not(tmp_path):
+    import numpy as np
+
+    from sr_core.export import load_model, read_sidecar
+    from sr_core.registry import champion, register_export, track_of
+
+    data = tmp_path / "data"
+    first_cfg = load_config("smoke", ["srcnn.steps=3", "srcnn.lr.initial=0.01"], data_dir=data)
+    assert lifecycle.champion_export(first_cfg, "srcnn") is None  # no champion yet
+    first = _train(first_cfg, "night-1")
+    register_export(data, first, run_id="night-1")  # the first model of a track becomes its champion
+    assert champion(data, "srcnn", track_of(first_cfg)).path.endswith(first.path.relative_to(data).as_posix())
+    assert lifecycle.champion_export(first_cfg, "srcnn") == first.path
+    # Another track (a different dataset) has no champion of its own.
+    assert lifecycle.champion_export(load_config("smoke", ["data.dataset=folder:elsewhere"], data_dir=data),
+                                     "srcnn") is None
+
+    # A tiny learning rate: what a night ends with is (to 1e-6) what it started from.
+    still = ["srcnn.steps=2", "srcnn.lr.initial=1e-12"]
+    warm = _train(load_config("smoke", [*still, "train.init=champion"], data_dir=data), "night-2")
+    cold = _train(load_config("smoke", still, data_dir=data), "night-3")
+    champion_weights = load_model(first.path).get_weights()
+    for a, b in zip(load_model(warm.path).get_weights(), champion_weights, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert any(not np.allclose(a, b, atol=1e-3)
+               for a, b in zip(load_model(cold.path).get_weights(), champion_weights, strict=True))
+    init = read_sidecar(warm.path).init
+    assert (init["kind"], init["run_id"], init["path"]) == ("champion", "night-1", str(first.path))
+    assert read_sidecar(cold.path).init is None and warm.init == "champion night-1" and cold.init == "scratch"
