@@ -18,8 +18,11 @@ from prefect.logging import get_logger
 from prefect.states import State
 
 from sr_core.config import resolve_config
+from sr_core.publish import publish_run
 from sr_core.report import render_index
+from sr_core.report.index import publish_index
 from sr_core.runrecords import FailureRecord, RecordError, RunDir, StageProgress, check_run_id, new_run_id
+from sr_core.store import Store
 from tasks.events import emit_run_failed
 
 logger = get_logger("srbench.hooks")
@@ -50,14 +53,15 @@ def failure_entry(flow_name: str, flow_run: FlowRun, state: State, run_id: str, 
         time=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
 
-def _roots(flow_run: FlowRun) -> tuple[Path, str]:
-    """The reports dir and preset the flow run was started with (env defaults if they do not resolve)."""
+def _roots(flow_run: FlowRun) -> tuple[Path, str, str | None]:
+    """The reports dir, preset and shared reports root (if any) the flow run was started with (env
+    defaults if they do not resolve)."""
     params = flow_run.parameters or {}
     try:
         cfg = resolve_config(params.get("preset") or "quick", params.get("overrides"), params.get("config"))
-        return Path(cfg.reports_dir), cfg.preset
+        return Path(cfg.reports_dir), cfg.preset, cfg.reports_url
     except Exception:  # noqa: BLE001 - the parameters themselves may be what failed
-        return Path(os.environ.get("SRBENCH_REPORTS_DIR", "reports")), str(params.get("preset") or "custom")
+        return Path(os.environ.get("SRBENCH_REPORTS_DIR", "reports")), str(params.get("preset") or "custom"), None
 
 
 def _stage_record(reports_dir: Path, flow_run: FlowRun) -> StageProgress | None:
@@ -83,7 +87,7 @@ def _stage_record(reports_dir: Path, flow_run: FlowRun) -> StageProgress | None:
 
 def record_failure(flow: Flow, flow_run: FlowRun, state: State) -> None:
     """``on_failure`` hook: write ``<reports>/<run_id>/failure.json``, re-render the index, emit an event."""
-    reports_dir, preset = _roots(flow_run)
+    reports_dir, preset, reports_url = _roots(flow_run)
     progress = _stage_record(reports_dir, flow_run)
     run_id = progress.run_id if progress else str((flow_run.parameters or {}).get("run_id") or "")
     try:
@@ -100,7 +104,12 @@ def record_failure(flow: Flow, flow_run: FlowRun, state: State) -> None:
     except OSError as exc:
         logger.error("could not write %s: %s", run.failure, exc)
     try:
-        render_index(reports_dir)
+        if reports_url:  # the team sees the failed night in the shared index too
+            shared = Store(reports_url)
+            publish_run(run.path, shared)
+            publish_index(shared)
+        else:
+            render_index(reports_dir)
     except Exception as exc:  # the index is a convenience; never hide the real failure
         logger.warning("could not re-render the report index after the failure: %s", exc)
     emit_run_failed(run_id, preset, entry.stage, f"{entry.error_type}: {entry.error}",

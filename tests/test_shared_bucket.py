@@ -109,3 +109,21 @@ def test_the_report_opens_from_the_bucket_url(nights):
         page = _get(url)
         assert run_id in page and 'id="training-curves"' in page
         assert "../index.html" in page  # back to the shared index, relative: works from any host
+
+
+def test_a_failed_night_is_published_to_the_shared_index(nights, tmp_path, monkeypatch):
+    from flows.nightly import nightly
+    from sr_core.config import load_config
+
+    _, public, _ = nights
+    monkeypatch.setenv("SRBENCH_SCRATCH_DIR", str(tmp_path / "worker-c"))
+    cfg = load_config("smoke", data_dir=f"s3://{BUCKET}/data", reports_dir=f"s3://{BUCKET}/reports",
+                      dataset=f"folder:{tmp_path / 'no-such-photos'}")
+    state = nightly(config=cfg, run_id="smoke-worker-c", return_state=True)
+    assert state.is_failed()
+    index = _get(f"{public}/reports/index.html")
+    row = re.search(r'<tr class="run">.*?smoke-worker-c.*?</tr>', index, re.S)
+    assert row and "status-failed" in row.group(0) and "no-such-photos" in row.group(0)
+    assert all(run_id in index for run_id in RUNS)  # the other workers' nights are still listed
+    assert '"stage": "download"' in _get(f"{public}/reports/smoke-worker-c/failure.json") or \
+        '"stage": "prepare"' in _get(f"{public}/reports/smoke-worker-c/failure.json")

@@ -13,15 +13,16 @@ import typer
 from sr_core.catalog import DEFAULT_UPSCALE_MODEL, METHOD_NAMES, is_interpolation
 from sr_core.numbers import fmt_number
 from srbench.commands.champions import Track
-from srbench.options import DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
+from srbench.options import ConfigFile, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
 
 
 def _note(message: str) -> None:
     typer.secho(f"note: {message}", fg=typer.colors.YELLOW, err=True)
 
 
-def _data_dir(data_dir: Path | None) -> Path:
-    return Path(data_dir) if data_dir is not None else Path("data")
+def _data_dir(data_dir: str | None) -> str:
+    """The data root as given: a folder or a shared URL (s3://...), where the registry lives."""
+    return str(data_dir) if data_dir is not None else "data"
 
 
 def _parse_model_options(items: list[str] | None) -> dict[str, str]:
@@ -47,6 +48,7 @@ def evaluate(
     extra_models: Annotated[Optional[list[str]], typer.Option("--model", "-m", metavar="METHOD=PATH",
                             help="Score an extra (or replacement) model: a method name and its .keras "
                             "file, repeatable.")] = None,
+    config_file: ConfigFile = None,
 ) -> None:
     """Upscale the validation split with every method, score it, and write the report.
 
@@ -70,7 +72,7 @@ def evaluate(
     from sr_core.sources import DatasetUnavailableError, SourceError
     from sr_core.usecases import evaluate_and_report
 
-    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides, uses_reports=True)
+    cfg = build_config(preset, dataset, data_dir, reports_dir, overrides, uses_reports=True, config_file=config_file)
     try:
         run_id = check_run_id(run_id or new_run_id(cfg.preset))
     except ValueError as exc:
