@@ -14,6 +14,9 @@ steps; the flow runs each step as its own stage (so a failure names it), the CLI
                                                 to the shared reports root when there is one)
     summary    summarize                     -> NightSummary (means, deltas, regressions)
 
+Upscaling someone's photos is :func:`upscale_photos` (``srbench upscale``); preparing patches and
+training are one library call each (``records.prepare_patches``, ``training.train_model``).
+
 With a shared reports root (``cfg.reports_url``) the run folder is written in the local scratch and
 published by ``record_history``; history and index are read and written on the shared root.
 """
@@ -32,6 +35,7 @@ from sr_core.config import PipelineConfig
 from sr_core.champions import decide_promotions, with_champions
 from sr_core.evaluation import chunks, evaluate_images, evaluate_set, merge_metrics, validation_ids, write_run_json
 from sr_core.export import read_sidecar
+from sr_core.images import ImageReadError, check_min_size, read_image, write_image
 from sr_core.provenance import collect
 from sr_core.publish import publish_run
 from sr_core.registry import track_of
@@ -40,6 +44,7 @@ from sr_core.report.index import publish_index
 from sr_core.results import NightSummary, metrics_of_root, night_summary, read_history, read_metrics, utc
 from sr_core.runrecords import RecordError, RunDir, RunRecord
 from sr_core.store import Store
+from sr_core.upscale import Upscaler
 
 # Called with (images done, images in total, image id).
 Progress = Callable[[int, int, str], None]
@@ -171,3 +176,40 @@ def evaluate_and_report(cfg: PipelineConfig, models: dict[str, str], run_id: str
     history, index = record_history(run, cfg.reports_root)
     return EvaluationOutcome(run=run, metrics=metrics, report=report, history=history, index=index,
                              summary=summarize(cfg, run), record=run.read_run())
+
+
+@dataclass(frozen=True)
+class UpscaleOutcome:
+    """What :func:`upscale_photos` wrote, and which inputs failed with why."""
+
+    written: list[Path]
+    failed: list[tuple[Path, str]]
+
+
+def upscale_photos(files: list[Path], upscaler: Upscaler, out_dir: Path, tag: str, *,
+                   on_image: Callable[[Path, str | None], None] | None = None) -> UpscaleOutcome:
+    """Upscale each image file into ``out_dir/<stem>_x<scale>_<tag>.png`` (written atomically).
+
+    A file that cannot be read, is too small, or does not fit in memory is recorded in ``failed``
+    with the reason and the others go on. ``on_image(path, error)`` is called after each file (error
+    None on success), e.g. for a progress bar.
+    """
+    written: list[Path] = []
+    failed: list[tuple[Path, str]] = []
+    for path in files:
+        error = None
+        try:
+            lr = read_image(path)
+            check_min_size(lr, 2, path, "upscaling (the models pad by reflection)")
+            target = out_dir / f"{path.stem}_x{upscaler.scale}_{tag}.png"
+            write_image(target, upscaler(lr))
+            written.append(target)
+        except (ImageReadError, ValueError, OSError) as exc:
+            error = str(exc)
+        except MemoryError:
+            error = "out of memory: use a smaller tile size"
+        if error is not None:
+            failed.append((path, error))
+        if on_image is not None:
+            on_image(path, error)
+    return UpscaleOutcome(written, failed)

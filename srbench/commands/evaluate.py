@@ -273,10 +273,10 @@ def upscale(
     """
     from tqdm import tqdm
 
-    from sr_core.images import ImageReadError, check_min_size, read_image, write_image
     from sr_core.registry import ModelNotFoundError, resolve_model
     from sr_core.runrecords import RecordError
     from sr_core.upscale import interpolation_upscaler, model_upscaler
+    from sr_core.usecases import upscale_photos
 
     files, problems = _collect_inputs(inputs)
     for path, why in problems:
@@ -294,28 +294,21 @@ def upscale(
                        f"from {path}", err=True)
     except (ModelNotFoundError, RecordError, FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
-    tag = _model_tag(model)
-    failed: list[tuple[Path, str]] = []
-    written: list[Path] = []
-    for path in tqdm(files, unit="image", file=sys.stderr, dynamic_ncols=True):
-        try:
-            lr = read_image(path)
-            check_min_size(lr, 2, path, "upscaling (the models pad by reflection)")
-            sr = upscaler(lr)
-            target = out / f"{path.stem}_x{scale}_{tag}.png"
-            write_image(target, sr)
-            written.append(target)
-        except (ImageReadError, ValueError, OSError) as exc:
-            failed.append((path, str(exc)))
-            tqdm.write(f"failed {path}: {exc}", file=sys.stderr)
-        except MemoryError:
-            failed.append((path, "out of memory: use a smaller --tile"))
-    for target in written:
+    bar = tqdm(total=len(files), unit="image", file=sys.stderr, dynamic_ncols=True)
+
+    def on_image(path: Path, error: str | None) -> None:
+        if error is not None:
+            tqdm.write(f"failed {path}: {error}", file=sys.stderr)
+        bar.update(1)
+
+    outcome = upscale_photos(files, upscaler, out, _model_tag(model), on_image=on_image)
+    bar.close()
+    for target in outcome.written:
         typer.echo(str(target))
-    if failed:
-        typer.secho(f"{len(failed)} of {len(files)} images failed: "
-                    + ", ".join(str(p) for p, _ in failed), fg=typer.colors.YELLOW, err=True)
-    if not written:
+    if outcome.failed:
+        typer.secho(f"{len(outcome.failed)} of {len(files)} images failed: "
+                    + ", ".join(str(p) for p, _ in outcome.failed), fg=typer.colors.YELLOW, err=True)
+    if not outcome.written:
         raise typer.Exit(code=1)
 
 
