@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from prefect.context import TaskRunContext
 
 from sr_core import layout
 from sr_core.config import PipelineConfig
+from sr_core.records import patches_problem
+from sr_core.records import prepare_patches as build_patches
+from sr_core.sources import DatasetUnavailableError, SourceError, ensure_dataset, open_source
 from tasks.result_storage import JsonResultStorage
 
 
@@ -38,8 +42,6 @@ def source_signature(cfg: PipelineConfig) -> str:
     """The source's own signature (for a folder: its files' names and sizes), so editing the photos
     in a folder invalidates the cached patches even though the config did not change."""
     try:
-        from sr_core.sources import open_source
-
         signature = str(open_source(cfg).describe().get("signature") or "")
     except Exception:  # noqa: BLE001 - an unusable source fails in the task itself, with its message
         signature = "unavailable"
@@ -70,8 +72,6 @@ def is_transient(exc: BaseException | None) -> bool:
     """Network trouble and unavailable downloads are worth retrying; a wrong config is not."""
     if exc is None:
         return False
-    from sr_core.sources import DatasetUnavailableError, SourceError
-
     if isinstance(exc, SourceError):
         return False
     return isinstance(exc, (DatasetUnavailableError, ConnectionError, TimeoutError, OSError))
@@ -95,8 +95,6 @@ def download_dataset(cfg: PipelineConfig) -> dict[str, Any]:
     Network failures are retried with back-off (10 s, 1 min, 5 min); configuration errors (a
     folder that does not exist, say) fail at once.
     """
-    from sr_core.sources import ensure_dataset
-
     info = ensure_dataset(cfg)
     get_run_logger().info("dataset %s ready: %s", cfg.data.dataset, info)
     return json.loads(json.dumps(info, default=str))
@@ -106,8 +104,6 @@ def download_dataset(cfg: PipelineConfig) -> dict[str, Any]:
       task_run_name="prepare-patches-{cfg.data.dataset}")
 def prepare_patches(cfg: PipelineConfig) -> str:
     """Cut HR/LR patches into sharded TFRecords; returns the fingerprinted patch directory."""
-    from sr_core.records import prepare_patches as build_patches
-
     logger = get_run_logger()
 
     def progress(done: int, total: int, what: str = "") -> None:
@@ -123,8 +119,6 @@ def patches_complete(cfg: PipelineConfig) -> bool:
     """Whether the patch directory a cached result would point to is still whole on disk: a valid
     manifest, every shard at its size, and the sha256 of any shard changed since it was last
     verified (:func:`sr_core.records.patches_problem`). If not, says so in the run's log."""
-    from sr_core.records import patches_problem
-
     patch_dir = layout.patches_dir(cfg)
     if not patch_dir.exists():
         return False
@@ -133,8 +127,6 @@ def patches_complete(cfg: PipelineConfig) -> bool:
         try:
             logger = get_run_logger()
         except Exception:  # noqa: BLE001 - outside a flow run (a direct call): the module's logger
-            import logging
-
             logger = logging.getLogger(__name__)
         logger.warning("rebuilding the patches: %s", problem)
     return problem is None
