@@ -34,14 +34,18 @@ def pair(tmp_path):
 
 
 def test_metrics_json_is_exact_and_json_safe(pair):
-    from sr_core.metrics import score
+    # Expected values recomputed independently (own BT.601, PSNR, scikit-image SSIM), not with the
+    # library's score() the command itself calls.
+    from tests.helpers_reference import ref_scores
 
     hr_path, sr_path, hr, sr = pair
     result = _invoke("metrics", hr_path, sr_path, "--crop-border", 4, "--json")
     assert result.exit_code == 0, result.output
     values = json.loads(result.stdout)
     assert list(values) == ["psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y"]
-    assert values == pytest.approx(score(hr, sr, crop_border=4), abs=0)
+    assert values == pytest.approx(ref_scores(hr, sr, border=4), abs=1e-9)
+    uncropped = json.loads(_invoke("metrics", hr_path, sr_path, "--crop-border", 0, "--json").stdout)
+    assert uncropped["psnr_y"] != pytest.approx(values["psnr_y"], abs=1e-6)  # the option reaches the scores
     same = json.loads(_invoke("metrics", hr_path, hr_path, "--json").stdout)
     assert same["psnr_rgb"] == "inf" and same["psnr_y"] == "inf" and same["ssim_y"] == 1.0
     assert math.isinf(float(same["psnr_y"]))

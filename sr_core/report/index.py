@@ -87,7 +87,9 @@ def _headline(entry: dict[str, Any]) -> str:
         return '<span class="muted">no metrics</span>'
     parts = []
     for r in rows:
-        label = r.get("label") or catalog.method_label(r["method"])
+        label = r.get("label")
+        if not isinstance(label, str) or not label:  # None, or NaN once pandas has seen the column
+            label = catalog.method_label(r["method"])
         delta = r.get("delta_psnr_y")
         delta_txt = (f' <span class="{"pos" if delta > 0 else "neg" if delta < 0 else "muted"}">'
                      f"({delta:+.2f})</span>") if number(delta) is not None and r["method"] != "bicubic" else ""
