@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sr_core import catalog, layout
+from sr_core import __version__, catalog, layout
 from sr_core.atomic import atomic_dir
 from sr_core.config import PipelineConfig
 from sr_core.provenance import Provenance, collect
@@ -45,9 +45,7 @@ def _versions() -> dict[str, str]:
     import keras
     import tensorflow as tf
 
-    import sr_core
-
-    return {"tensorflow": tf.__version__, "keras": keras.__version__, "srbench": sr_core.__version__}
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "srbench": __version__}
 
 
 def sidecar_path(path: str | Path) -> Path:
