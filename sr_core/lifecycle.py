@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,19 +164,36 @@ def validation_set_fingerprint(image_ids: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(image_ids)).encode()).hexdigest()[:12]
 
 
+def _finished_runs(reports_dir: str | Path) -> Iterator[RunRecord | None]:
+    """The run.json of every run folder that finished its report, in a local reports dir or on a
+    shared reports root (there: published folders only). Unreadable records are skipped."""
+    from sr_core.publish import published_runs
+    from sr_core.store import Store, is_url
+
+    if not is_url(reports_dir):
+        for folder in Path(reports_dir).iterdir() if Path(reports_dir).is_dir() else ():
+            run = RunDir(reports_dir, folder.name) if folder.is_dir() and not folder.name.startswith(".") else None
+            if run is not None and run.report.is_file():
+                try:
+                    yield run.read_run()
+                except RecordError:
+                    continue
+        return
+    store = Store(reports_dir)
+    for name in published_runs(store):
+        if store.is_file(f"{name}/{RunDir.REPORT}") and store.is_file(f"{name}/{RunDir.RUN}"):
+            try:
+                yield RunRecord.model_validate_json(store.read_bytes(f"{name}/{RunDir.RUN}"))
+            except (ValueError, OSError):
+                continue
+
+
 def previous_comparable_run(reports_dir: str | Path, record: RunRecord) -> RunRecord | None:
     """The newest earlier run with the same preset, dataset and validation image set that finished
-    its report; None when there is none."""
+    its report; None when there is none. ``reports_dir`` may be a shared reports root (a URL)."""
     best: RunRecord | None = None
-    for folder in Path(reports_dir).iterdir() if Path(reports_dir).is_dir() else ():
-        if not folder.is_dir() or folder.name == record.run_id or folder.name.startswith("."):
-            continue
-        run = RunDir(reports_dir, folder.name)
-        if not run.report.is_file():
-            continue
-        try:
-            other = run.read_run()
-        except RecordError:
+    for other in _finished_runs(reports_dir):
+        if other is not None and other.run_id == record.run_id:
             continue
         if other is None or other.started_at >= record.started_at:
             continue

@@ -77,7 +77,7 @@ def begin_evaluation(cfg: PipelineConfig, models: dict[str, str], run_id: str, *
              "validation_set": lifecycle.validation_set_fingerprint(ids)}
     write_run_json(run, cfg, run_id, models=models, started_at=started_at, wall_times=wall_times, extra=extra)
     record = run.read_run()
-    changes = lifecycle.changes_since(lifecycle.previous_comparable_run(run.reports_dir, record), record)
+    changes = lifecycle.changes_since(lifecycle.previous_comparable_run(cfg.reports_root, record), record)
     run.write_run(record.model_copy(update={"changes": changes}))
     return run, chunks(ids, cfg.eval.chunk_size)
 

@@ -111,6 +111,14 @@ def summarize(cfg: PipelineConfig, run_id: str) -> NightSummary:
     return usecases.summarize(cfg, layout.run_dir(cfg, run_id))
 
 
+def _markdown_text(text: str) -> str:
+    """``text`` shown literally in Markdown: HTML and Markdown's link/emphasis characters escaped."""
+    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for char in "\\`*_[]()!#|":
+        out = out.replace(char, "\\" + char)
+    return out
+
+
 def summary_markdown(run_id: str, summary: NightSummary, report_path: str, tolerance_db: float, *,
                      changes: list[str] | tuple[str, ...] = (), models: list[str] | tuple[str, ...] = (),
                      crop: Crop | None = None, crop_url: str | None = None) -> str:
@@ -139,9 +147,10 @@ def summary_markdown(run_id: str, summary: NightSummary, report_path: str, toler
         lines.append(f"**Regressions beyond {tolerance_db} dB:** " + ", ".join(
             f"{r.method} {fmt_number(-r.drop_db, signed=True)} dB" for r in summary.regressions))
     if crop is not None:
-        lines += ["", "## Most improved crop", "", crop.caption + "."]
+        caption = _markdown_text(crop.caption)  # image ids are user data: no HTML, no links
+        lines += ["", "## Most improved crop", "", caption + "."]
         if crop_url and crop_url.startswith(("http://", "https://")):
-            lines += ["", f"![{crop.caption}]({crop_url})"]
+            lines += ["", f"![{caption}]({crop_url})"]
     return "\n".join(lines) + "\n"
 
 

@@ -50,8 +50,10 @@ def test_markdown_shows_what_changed_and_the_crop_only_as_an_image_with_a_url(ru
     changes = ["srcnn.steps: 800 -> 1000", "tensorflow 2.20.0 -> 2.21.0"]
     with_url = summary_markdown("r", summary, "https://x/r/report.html", 0.1, changes=changes, crop=crop,
                                 crop_url="https://x/r/" + crop.relpath)
-    assert "## What changed since the last night" in with_url and "- srcnn.steps: 800 -> 1000" in with_url
-    assert f"![{crop.caption}](https://x/r/{crop.relpath})" in with_url
+    assert "## What changed since the previous comparable night" in with_url
+    assert "- srcnn.steps: 800 -> 1000" in with_url
+    assert f"](https://x/r/{crop.relpath})" in with_url
+    assert "<img" not in with_url and "&lt;img src=x onerror=alert\\(1\\)&gt;" in with_url  # a hostile id
     assert "[https://x/r/report.html](https://x/r/report.html)" in with_url
     local = summary_markdown("r", summary, "/tmp/r/report.html", 0.1, crop=crop, crop_url="file:///tmp/x.png")
-    assert crop.caption in local and "![" not in local and "What changed" not in local
+    assert "Most improved crop" in local and "![" not in local and "What changed" not in local

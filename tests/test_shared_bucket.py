@@ -77,6 +77,13 @@ def test_one_history_holds_both_and_the_second_night_compares_with_the_first(nig
     # Worker B scored worker A's model (the track's champion, fetched from the bucket) beside its own.
     assert methods["smoke-worker-b"] == {"bicubic", "srcnn", "srcnn@champion"}
     assert results["smoke-worker-b"][1]["previous_run_id"] == "smoke-worker-a"  # one trend, two machines
+    # ... and "what changed" compares worker B's night with worker A's, read from the bucket.
+    import json
+
+    from sr_core.store import Store
+
+    record = json.loads(Store(f"s3://{BUCKET}/reports").read_text("smoke-worker-b/run.json"))
+    assert record["changes"]["previous_run_id"] == "smoke-worker-a"
 
 
 def test_one_registry_with_both_exports(nights):
