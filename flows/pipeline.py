@@ -176,7 +176,7 @@ def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, 
                            {row.method: row.psnr_y for row in summary.rows})
     return {"run_id": run_id, "run_dir": str(layout.run_dir(cfg, run_id)), "metrics": metrics_path,
             "report": report_path, "report_url": report_link, "history": history_path, "index": index_path,
-            "models": models,
+            "models": models, "verdicts": meta["verdicts"],
             "executed_on": meta["executed_on"], **summary.model_dump(mode="json")}
 
 

@@ -174,3 +174,15 @@ def test_the_flow_emits_the_verdict_as_an_event_and_an_artifact(prefect_api, cfg
     assert "| srcnn |" in artifact.data and "reject (beyond-tolerance)" in artifact.data
     assert f"{decision['comparison']['mean']:+.2f}" in artifact.data
     assert registry.champion(cfg.data_dir, "srcnn", registry.track_of(cfg)).run_id == "night-1"
+
+
+def test_srbench_run_prints_the_verdicts_and_keeps_columns_for_champions():
+    from srbench.commands.run import _summary_table
+
+    rows = [{"method": m, "psnr_y": 25.0, "ssim_y": 0.7, "delta_bicubic_db": 1.0, "delta_previous_db": None}
+            for m in ("bicubic", "srresnet", "srresnet@champion")]
+    text = _summary_table({"rows": rows, "regressions": [], "verdicts": [
+        {"name": "srresnet", "track": "quick", "action": "reject", "explanation": "significantly worse"}]})
+    lines = text.splitlines()
+    assert lines[-1] == "verdict srresnet (quick): reject, significantly worse"
+    assert len({line.index("25.00") for line in lines[1:4]}) == 1  # the numbers stay in one column

@@ -109,13 +109,16 @@ def run(
 
 
 def _summary_table(result: dict) -> str:
-    lines = [f"{'method':<12} {'Y-PSNR':>8} {'Y-SSIM':>8} {'vs bicubic':>11} {'vs last':>8}"]
+    width = max([12, *(len(row["method"]) for row in result.get("rows", []))])  # 'srresnet@champion'
+    lines = [f"{'method':<{width}} {'Y-PSNR':>8} {'Y-SSIM':>8} {'vs bicubic':>11} {'vs last':>8}"]
     for row in result.get("rows", []):
-        lines.append(f"{row['method']:<12} {fmt_number(row.get('psnr_y')):>8} {fmt_number(row.get('ssim_y'), 4):>8} "
+        lines.append(f"{row['method']:<{width}} {fmt_number(row.get('psnr_y')):>8} {fmt_number(row.get('ssim_y'), 4):>8} "
                      f"{fmt_number(row.get('delta_bicubic_db'), signed=True):>11} "
                      f"{fmt_number(row.get('delta_previous_db'), signed=True):>8}")
     if result.get("regressions"):
         lines.append("regressions: " + ", ".join(f"{r['method']} -{r['drop_db']:.2f} dB" for r in result["regressions"]))
+    for verdict in result.get("verdicts", []):
+        lines.append(f"verdict {verdict['name']} ({verdict['track']}): {verdict['action']}, {verdict['explanation']}")
     return "\n".join(lines)
 
 
