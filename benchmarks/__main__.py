@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="write the rendered Markdown here (default: DIR/BENCHMARKS.md)")
     parser.add_argument("--repeat", type=int, default=3, help="timed repeats per measurement (median; >= 3)")
     parser.add_argument("--fresh", action="store_true", help="do not merge with an existing results.json")
+    parser.add_argument("--render-only", action="store_true",
+                        help="run nothing: merge --merge files into DIR/results.json and render the Markdown")
     parser.add_argument("--merge", type=Path, action="append", default=[], metavar="JSON",
                         help="also take the figures of another run's results.json (e.g. a long figure measured "
                              "separately); this run's own figures win")
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "results.json"
     previous = None if args.fresh or not json_path.is_file() else json.loads(json_path.read_text())
-    names = [n for n in (args.only or MODULES) if n not in args.skip]
+    names = [] if args.render_only else [n for n in (args.only or MODULES) if n not in args.skip]
     machine = suite.machine_info()
     print(f"# {machine['cpu']}, {machine['cores']} cores, {machine['ram_gb']} GB, load {machine['load_avg_start']}, "
           f"TF {machine.get('tensorflow')}, oneDNN {machine['onednn']}, GPUs {machine.get('gpus') or 'none'}",
