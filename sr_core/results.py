@@ -279,6 +279,29 @@ def rows_from_run_folder(store: Store, run_id: str) -> list[dict[str, Any]] | No
         return _rows_of(run)
 
 
+def add_unrecorded_runs(where: str | Path | Store) -> list[str]:
+    """Write the missing history file of every finished run folder (report, metrics and run.json, no
+    failure record): a night killed between its report and history stages. Returns their run ids."""
+    import logging
+
+    store = history.as_store(history_root(where))
+    existing = set(history.history_files(store))
+    added = []
+    for name in history.run_folders(store):
+        finished = all(store.is_file(f"{name}/{f}") for f in (RunDir.REPORT, RunDir.METRICS, RunDir.RUN))
+        if (history.run_file(name) in existing or not finished
+                or store.is_file(f"{name}/{RunDir.FAILURE}")):
+            continue
+        rows = rows_from_run_folder(store, name)
+        if rows:
+            history.write_run_history(store, name, rows)
+            logging.getLogger(__name__).warning(
+                "history: added %s, which has a report but no history file (killed before its history "
+                "stage)", name)
+            added.append(name)
+    return added
+
+
 class _Row(Record):
     model_config = ConfigDict(extra="ignore")
 

@@ -126,3 +126,37 @@ def test_a_run_killed_between_report_and_history_is_not_listed_as_complete(tmp_p
     assert status() == ("muted", "incomplete (not in history)")
     update_history(run, root)
     assert status() == ("status-complete", "complete")
+
+
+def test_the_next_night_adds_a_run_killed_between_report_and_history(tmp_path, caplog):
+    root = tmp_path / "reports"
+    killed = make_run(root, "20260103-killed", "2026-01-03T00:00:00Z")
+    render_report(killed)  # report written, history stage never ran
+    unscored = make_run(root, "20260104-noreport", "2026-01-04T00:00:00Z")  # killed before its report
+    failed = make_run(root, "20260105-failed", "2026-01-05T00:00:00Z")
+    render_report(failed)
+    (failed / "failure.json").write_text("{}")  # a run that failed after its report: not a finished night
+    tonight = make_run(root, "20260106-next", "2026-01-06T00:00:00Z")
+    with caplog.at_level("WARNING"):
+        update_history(tonight, root)  # the next night's history stage
+    assert sorted(p.stem for p in (root / "history").glob("*.parquet")) == ["20260103-killed", "20260106-next"]
+    assert "history: added 20260103-killed, which has a report but no history file" in caplog.text
+    rows = read_history(root)
+    assert str(unscored.name) not in set(rows["run_id"]) and str(failed.name) not in set(rows["run_id"])
+    added = rows[rows["run_id"] == "20260103-killed"].reset_index(drop=True)
+    (root / "history" / "20260103-killed.parquet").unlink()
+    update_history(killed, root)  # what its own history stage would have written
+    rows = read_history(root)
+    pd.testing.assert_frame_equal(added, rows[rows["run_id"] == "20260103-killed"].reset_index(drop=True))
+    assert len(added) == 2 and added["mean_psnr_y"].notna().all()
+
+
+def test_srbench_report_adds_its_run_when_the_history_stage_never_ran(tmp_path):
+    root = tmp_path / "reports"
+    killed = make_run(root, "20260103-killed", "2026-01-03T00:00:00Z")
+    render_report(killed)
+    assert not (root / "history").exists()
+    out = CliRunner().invoke(app, ["report", str(killed)])
+    assert out.exit_code == 0, out.output
+    assert set(read_history(root)["run_id"]) == {"20260103-killed"}
+    assert "incomplete (not in history)" not in (root / "index.html").read_text()

@@ -13,7 +13,8 @@ from pathlib import Path
 from sr_core import layout
 from sr_core.report.html import render_report
 from sr_core.report.index import render_index
-from sr_core.results import append_history, find_regressions, history_rows, read_metrics, run_record
+from sr_core.results import (add_unrecorded_runs, append_history, find_regressions, history_rows, read_metrics,
+                             run_record)
 from sr_core.runrecords import RunDir
 from sr_core.store import Store
 
@@ -28,6 +29,6 @@ def update_history(run_dir: str | Path | RunDir, reports_dir: str | Path | Store
         raise FileNotFoundError(f"{run.metrics} does not exist; evaluate the run first")
     df = read_metrics(run.metrics)
     record = run_record(run, df)
-    if not len(df):
-        return str(reports_dir)
-    return append_history(reports_dir, history_rows(df, record))
+    where = append_history(reports_dir, history_rows(df, record)) if len(df) else str(reports_dir)
+    add_unrecorded_runs(reports_dir)  # nights killed before this stage
+    return where

@@ -164,6 +164,9 @@ def report(
     except (FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     if index:
+        from sr_core.results import add_unrecorded_runs
+
+        add_unrecorded_runs(run_dir.resolve().parent)  # e.g. this run, killed before its history stage
         render_index(run_dir.resolve().parent)
     typer.echo(str(path))
 
