@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -19,6 +20,11 @@ def _umask() -> int:
     return mask
 
 
+def _disk_full(exc: OSError) -> bool:
+    # pyarrow raises OSError without errno ("... [errno 28] No space left on device")
+    return exc.errno == errno.ENOSPC or "No space left on device" in str(exc)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; on success it is renamed to ``target``."""
@@ -32,6 +38,10 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         # mkstemp makes owner-only files; give the result the permissions a plain open() would.
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
+    except OSError as exc:
+        if _disk_full(exc):  # write() errors name no file: name the one that did not fit
+            raise OSError(errno.ENOSPC, "No space left on device", str(target)) from exc
+        raise
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

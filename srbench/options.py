@@ -176,6 +176,24 @@ def check_root(root: Path, option: str, envvar: str) -> None:
                     "'No space left on device'", fg=typer.colors.YELLOW, err=True)
 
 
+DISK_FULL_SIGNS = ("No space left on device", "database or disk is full", "Errno 28")
+
+
+def full_disk(error: str, roots: list[Path]) -> str | None:
+    """When a failed run ran out of space: which of ``roots`` is (nearly) full, as a message naming it.
+    ``error`` is the failure's text; a root under 1 MB free counts even when the error hides the cause
+    (Prefect's server answers a full database with a bare HTTP 500)."""
+    for root in roots:
+        try:
+            free = shutil.disk_usage(root).free
+        except OSError:
+            continue
+        if free < 2**20 or (free < LOW_SPACE_BYTES and any(sign in error for sign in DISK_FULL_SIGNS)):
+            return (f"no space left on the disk of {root} ({free / 2**20:.1f} MB free): free some space "
+                    "there and run again (the next run repairs what this one left half done)")
+    return None
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` in red on stderr; return the Exit to raise (``raise fail(...)``)."""
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)

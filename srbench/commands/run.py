@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from sr_core.numbers import fmt_number
-from srbench.options import AllowCpu, ConfigFile, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
+from srbench.options import (AllowCpu, ConfigFile, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail,
+                             full_disk)
 
 
 class Runner(str, Enum):
@@ -86,10 +87,18 @@ def run(
 
     typer.echo(f"srbench run {run_id}: preset {cfg.preset}, dataset {cfg.data.dataset}, "
                f"data in {cfg.data_dir}, reports in {cfg.reports_dir}")
-    state = nightly(preset=cfg.preset, config=cfg, concurrent_training=concurrent_training,
-                    task_runner=task_runner.value, dask_address=dask_address, run_id=run_id,
-                    reuse_models=reuse_models, return_state=True)
+    roots = [layout.prefect_home(cfg.data_dir), cfg.reports_dir, cfg.data_dir]
+    try:
+        state = nightly(preset=cfg.preset, config=cfg, concurrent_training=concurrent_training,
+                        task_runner=task_runner.value, dask_address=dask_address, run_id=run_id,
+                        reuse_models=reuse_models, return_state=True)
+    except Exception as exc:  # Prefect's own bookkeeping failed (e.g. its database's disk is full)
+        if message := full_disk(f"{type(exc).__name__}: {exc}", roots):
+            raise fail(f"srbench run {run_id} failed: {message}") from None
+        raise
     run_dir = layout.run_dir(cfg, run_id)
+    if not state.is_completed() and (message := full_disk(str(state.message), roots)):
+        typer.secho(f"error: {message}", fg="red", err=True)
     if not state.is_completed():
         stage, error = "unknown", state.message or state.name
         try:
