@@ -11,6 +11,7 @@ help:
 	@echo "make test   - set up .venv (and headless Chromium) and run the whole test suite"
 	@echo "make test-fast - the suite without slow/browser tests"
 	@echo "make mutation - mutmut over the core modules (MUTATE='sr_core.metrics*' for one), kill rate per module"
+	@echo "make lock   - re-pin every installed package into constraints.txt (used by make setup and the Dockerfile)"
 	@echo "make bench  - run every benchmark (issue 12's figures) and regenerate BENCHMARKS.md (about an hour on 2 cores)"
 	@echo "make bench-smoke - the benchmark suite at tiny sizes (seconds): checks it runs, writes to $(BENCH_SMOKE_OUT)"
 
@@ -44,8 +45,6 @@ test: setup setup-browser
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not browser" -q
 
-.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke lock mutation
-
 # Mutation testing (docs/testing.md). CPU-heavy: one module at a time on a shared machine, e.g.
 #   make mutation MUTATE='sr_core.metrics*'
 MUTATE ?= sr_core.metrics* sr_core.resize* sr_core.results* sr_core.crops* sr_core.report* sr_core.config* \
@@ -63,6 +62,15 @@ bench: setup
 
 bench-smoke: setup
 	$(BIN)/python -m benchmarks --smoke --fresh --out $(BENCH_SMOKE_OUT) $(BENCH_ARGS)
+
+# constraints.txt: every package pinned, for the worker image and reproducible installs.
+lock: setup
+	$(BIN)/pip install --quiet -e '.[dev,docker,tensorboard]'
+	{ echo "# Pinned versions for GPU worker images (Dockerfile) and reproducible installs:"; \
+	  echo "#   pip install -c constraints.txt -e '.[dev]'"; \
+	  echo "# Regenerate with 'make lock'. Made with $$($(BIN)/python -V) on $$(uname -sm)."; \
+	  $(BIN)/pip freeze --exclude-editable | grep -viE '^(pip|setuptools|wheel)=='; } > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt
 
 clean:
 	rm -rf $(VENV) build *.egg-info mutants

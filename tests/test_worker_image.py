@@ -124,3 +124,11 @@ def test_docker_build_of_the_worker_image(tmp_path):
     run = subprocess.run(["docker", "run", "--rm", tag, "srbench", "--version"], capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0 and "srbench" in run.stdout
+
+
+def test_make_lock_regenerates_the_constraints_file():
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(["make", "-n", "-W", "pyproject.toml", "lock"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "pip freeze --exclude-editable" in out.stdout and "mv constraints.txt.tmp constraints.txt" in out.stdout
