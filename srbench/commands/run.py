@@ -114,7 +114,11 @@ def run(
     result = state.result()
     typer.echo(_summary_table(result))
     typer.secho(f"report: {Path(result['report']).resolve()}", fg="green")
-    typer.echo(f"index:  {Path(result['index']).resolve()}")
+    if cfg.reports_url or cfg.reports_public_url:  # published: where the team opens it
+        typer.secho(f"shared: {result.get('report_url')}", fg="green")
+        typer.echo(f"index:  {result['index']}")
+    else:
+        typer.echo(f"index:  {Path(result['index']).resolve()}")
 
 
 def _summary_table(result: dict) -> str:
