@@ -87,3 +87,31 @@ def test_url_roots_become_shared_roots_with_local_work_dirs(tmp_path, monkeypatc
     assert (local.data_url, local.reports_url) == (None, None)
     assert (local.data_dir, local.reports_dir) == (tmp_path / "d", tmp_path / "r")
     assert is_url("gs://b/x") and not is_url(tmp_path)
+
+
+def test_a_view_written_while_another_worker_publishes_is_rewritten_to_cover_it(tmp_path):
+    """The index race: worker A lists, worker B publishes, A writes its (stale) index. A's check after
+    its write sees B's run and rewrites, so the last index lists both."""
+    from sr_core.publish import publish_run, publish_view, published_runs
+
+    shared = Store(f"file://{tmp_path / 'shared'}")
+    for name in ("run-a", "run-b"):
+        (tmp_path / "work" / name).mkdir(parents=True)
+        (tmp_path / "work" / name / "run.json").write_text("{}")
+    publish_run(tmp_path / "work" / "run-a", shared)
+    renders = []
+
+    def render():
+        listed = set(published_runs(shared))
+        renders.append(sorted(listed))
+        if len(renders) == 1:  # B finishes its upload between A's listing and A's write
+            publish_run(tmp_path / "work" / "run-b", shared)
+        return ",".join(sorted(listed)), listed
+
+    publish_view(shared, "index.txt", render)
+    assert renders == [["run-a"], ["run-a", "run-b"]]
+    assert shared.read_text("index.txt") == "run-a,run-b"
+    # A folder whose upload has not finished (no marker yet) is not listed.
+    (tmp_path / "shared" / "run-c").mkdir()
+    (tmp_path / "shared" / "run-c" / "run.json").write_text("{}")
+    assert published_runs(shared) == ["run-a", "run-b"]
