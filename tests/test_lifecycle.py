@@ -148,6 +148,29 @@ def test_the_previous_comparable_night_has_the_same_preset_dataset_and_images(tm
     assert lines == ["No comparable previous night (same preset, dataset and validation images): nothing to compare."]
 
 
+def test_the_previous_comparable_night_is_found_on_a_shared_reports_root():
+    """Workers publish their run folders to a shared root (a URL); the previous night may be another
+    worker's, so the search reads the root, not this worker's local folder."""
+    import uuid
+
+    from sr_core.store import PUBLISHED_MARKER, Store
+
+    root = f"memory://srbench-{uuid.uuid4().hex}"
+    store = Store(root)
+    for run_id, started in [("worker-a", "2026-11-26T02:00:00+00:00"), ("worker-b", "2026-11-27T01:00:00+00:00")]:
+        record = RunRecord(run_id=run_id, started_at=started, preset="div2k", dataset="div2k", validation_set="v")
+        store.write_text(f"{run_id}/run.json", record.model_dump_json())
+        store.write_text(f"{run_id}/report.html", "<html></html>")
+        store.write_text(f"{run_id}/{PUBLISHED_MARKER}", run_id)  # written last by a publish
+    late = RunRecord(run_id="unpublished", started_at="2026-11-27T01:30:00+00:00", preset="div2k",
+                     dataset="div2k", validation_set="v")
+    store.write_text("unpublished/run.json", late.model_dump_json())  # upload cut short: no marker
+    store.write_text("unpublished/report.html", "<html></html>")
+    tonight = RunRecord(run_id="tonight", started_at="2026-11-27T02:00:00+00:00", preset="div2k",
+                        dataset="div2k", validation_set="v")
+    assert lifecycle.previous_comparable_run(root, tonight).run_id == "worker-b"
+
+
 def test_what_changed_lists_commits_config_packages_data_and_hardware(tmp_path):
     reports = tmp_path / "reports"
     old = _write_run(reports, "old", "2026-11-26T02:00:00+00:00", config={"srcnn": {"steps": 4, "residual": True}})
