@@ -58,6 +58,12 @@ def test_merge_is_deep_and_leaves_its_inputs_alone():
     assert cfg.srcnn.steps == 9 and cfg.srcnn.batch_size == load_config("smoke").srcnn.batch_size
 
 
+def test_load_config_defaults_to_quick_and_names_a_bad_override():
+    assert load_config() == load_config("quick")
+    with pytest.raises(ValueError, match=r"override 'srcnn\.steps\.x=1': 'steps' is not a section"):
+        load_config("smoke", ["srcnn.steps.x=1"])
+
+
 def test_load_config_applies_extra_then_dataset_then_overrides(tmp_path):
     cfg = load_config("smoke", ["srcnn.steps=3", "data.dataset=folder:/o"], dataset="folder:/d",
                       extra={"srcnn": {"steps": 2}, "data": {"dataset": "folder:/e"}},

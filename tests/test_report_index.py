@@ -256,6 +256,8 @@ def test_empty_reports_folder_says_no_runs(tmp_path):
     page, listed = index_page(reports, _history())
     assert listed == set()
     assert '<p class="muted">No runs yet.</p>' in page
+    prose = [t.strip() for t in _parse(page).outside if t.strip()]
+    assert prose[-1] == "No runs yet." and prose[-2].startswith("Newest first.")
     assert "<table>" not in page
 
 
@@ -298,3 +300,38 @@ def test_render_index_creates_the_reports_folder(tmp_path):
     path = render_index(tmp_path / "new" / "reports")
     assert path.is_file()
     assert "No runs yet." in path.read_text()
+
+
+def test_publish_index_lists_the_published_runs_of_a_shared_root(tmp_path):
+    """The shared root's index: records downloaded, report/metrics only checked for existence,
+    runs without the published marker left out."""
+    from sr_core.publish import publish_run
+    from sr_core.report.index import publish_index
+    from sr_core.store import Store
+
+    local = tmp_path / "local"
+    shared = Store(f"file://{tmp_path / 'shared'}")
+    done = _folder(local, "r-done", run=_record("r-done", "2026-05-02T00:00:00Z", dataset="set14"), report=True,
+                   metrics=True)
+    failed = _folder(local, "r-failed", failure=FailureRecord(run_id="r-failed", stage="train", error="boom",
+                                                              time="2026-05-01T00:00:00Z", preset="div2k"))
+    real = make_run(local, "r-real", "2026-05-03T00:00:00Z")  # scored, with its history on the shared root
+    render_report(real)
+    for path in (done.path, failed.path, real):
+        publish_run(path, shared)
+    update_history(real, shared)
+    half = tmp_path / "shared" / "r-half"  # an upload still under way: no marker yet
+    half.mkdir()
+    (half / RunDir.RUN).write_text(_record("r-half", "2026-05-09T00:00:00Z").model_dump_json())
+    url = publish_index(shared)
+    assert url == shared.url(layout.INDEX_FILE)
+    page = (tmp_path / "shared" / layout.INDEX_FILE).read_text()
+    rows = _parse(page).rows
+    assert rows[0]["text"][:5] == ["r-real", "2026-05-03 00:00:00", "smoke", rows[0]["text"][3], "complete"]
+    assert rows[0]["text"][5].startswith("Bilinear ") and " · Bicubic " in rows[0]["text"][5]
+    rows = rows[1:]
+    assert [r["text"][:5] for r in rows] == [
+        ["r-done", "2026-05-02 00:00:00", "quick", "set14", "incomplete (not in history)"],
+        ["r-failed", "2026-05-01 00:00:00", "div2k", "", "failed in trainboom"]]
+    assert rows[0]["elements"][0] == [("a", {"href": "r-done/report.html"})]
+    assert rows[1]["elements"][0] == []
