@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks import suite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,6 +17,7 @@ MARKS = (suite.MEASURED, suite.PROJECTED, suite.NOT_MEASURED)
 MEASURED_AT_SMOKE_SIZES = ("1", "2", "3", "4", "5", "resize")
 
 
+@pytest.mark.slow  # the whole benchmark suite in a subprocess (~1-3 min); the Markdown from JSON is checked fast below
 def test_smoke_suite_writes_every_figure_with_a_mark(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", "--fresh", "--out", str(tmp_path)],
