@@ -94,8 +94,8 @@ MUTATIONS = [
              "f'<td>{esc(e[\"preset\"])}</td><td>{esc(e[\"dataset\"])}</td>'",
              "f'<td>{e[\"preset\"]}</td><td>{e[\"dataset\"]}</td>'", _ESCAPING),
     Mutation("index-label-unescaped", "sr_core/report/index.py", '<b>{esc(label)}</b>', "<b>{label}</b>", _ESCAPING),
-    Mutation("index-link-unescaped", "sr_core/report/index.py", "<a href=\"{esc(e[\"dir\"])}/report.html\">",
-             "<a href=\"{e[\"dir\"]}/report.html\">", _ESCAPING),
+    Mutation("index-link-unescaped", "sr_core/report/index.py", "<a href=\"{esc(e[\"dir\"])}/{RunDir.REPORT}\">",
+             "<a href=\"{e[\"dir\"]}/{RunDir.REPORT}\">", _ESCAPING),
     # MATLAB pass order, fingerprints
     Mutation("resize-columns-first-on-a-tie", "sr_core/resize.py", "(0, 1) if scale_h <= scale_w else (1, 0)",
              "(0, 1) if scale_h < scale_w else (1, 0)", ("tests/test_fidelity.py",)),
