@@ -181,17 +181,25 @@ DISK_FULL_SIGNS = ("No space left on device", "database or disk is full", "Errno
 
 def full_disk(error: str, roots: list[Path]) -> str | None:
     """When a failed run ran out of space: which of ``roots`` is (nearly) full, as a message naming it.
-    ``error`` is the failure's text; a root under 1 MB free counts even when the error hides the cause
-    (Prefect's server answers a full database with a bare HTTP 500)."""
-    for root in roots:
+    ``error`` is the failure's text: the root of a file it names comes first; then a root under 1 MB
+    free (Prefect's server answers a full database with a bare HTTP 500); then, when the error says the
+    disk is full, a root under the low-space mark."""
+    def free(root: Path) -> int | None:
         try:
-            free = shutil.disk_usage(root).free
+            return shutil.disk_usage(root).free
         except OSError:
-            continue
-        if free < 2**20 or (free < LOW_SPACE_BYTES and any(sign in error for sign in DISK_FULL_SIGNS)):
-            return (f"no space left on the disk of {root} ({free / 2**20:.1f} MB free): free some space "
-                    "there and run again (the next run repairs what this one left half done)")
-    return None
+            return None
+
+    said_full = any(sign in error for sign in DISK_FULL_SIGNS)
+    free_of = {r: f for r in roots if (f := free(r)) is not None}
+    named = sorted((r for r in free_of if said_full and str(r) in error), key=lambda r: -len(str(r)))
+    nearly_full = [r for r, f in free_of.items() if f < 2**20]
+    low = [r for r, f in free_of.items() if said_full and f < LOW_SPACE_BYTES]
+    full = [*named, *nearly_full, *low]
+    if not full:
+        return None
+    return (f"no space left on the disk of {full[0]} ({free_of[full[0]] / 2**20:.1f} MB free): free some "
+            "space there and run again (the next run repairs what this one left half done)")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

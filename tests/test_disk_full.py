@@ -62,3 +62,13 @@ def test_a_failed_run_names_the_full_root(monkeypatch, tmp_path, free, error, fu
         assert message.startswith(f"no space left on the disk of {roots[1]} ({free / 2**20:.1f} MB free)")
     else:
         assert message is None
+
+
+def test_the_root_of_the_file_that_did_not_fit_is_named_first(monkeypatch, tmp_path):
+    prefect, reports = tmp_path / "data" / "prefect", tmp_path / "reports"
+    monkeypatch.setattr(options.shutil, "disk_usage",
+                        lambda p: Usage(10**9, 0, 5 * 2**20 if Path(p) == prefect else 3 * 2**20))
+    error = f"OSError: [Errno 28] No space left on device: '{reports}/run/stages.json'"
+    assert options.full_disk(error, [prefect, reports]).startswith(f"no space left on the disk of {reports} (3.0 MB")
+    assert options.full_disk("OSError: [Errno 28] No space left on device", [prefect, reports]).startswith(
+        f"no space left on the disk of {prefect} (5.0 MB")

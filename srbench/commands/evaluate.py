@@ -151,7 +151,8 @@ def report(
     """Rebuild a run's report.html from its metrics.parquet, run.json and images/ alone.
 
     Nothing is re-evaluated: use it after changing the report code or to restore a deleted report.
-    The nightly trend and regression banner read history.parquet in the folder above RUN_DIR.
+    The nightly trend and regression banner read the history in the folder above RUN_DIR; a finished
+    run that has no history file (a night killed before its history stage) is added to it.
 
     \b
     Example:
