@@ -56,5 +56,6 @@ def nightly(
     result = evaluation_stages(cfg, models, run_id, tracker, trained=trained, task_runner=task_runner,
                                dask_address=dask_address,
                                extra_meta={"flow": "nightly", "patch_dir": patch_dir})
+    result["trained"] = trained  # per model: "trained tonight" or "reused from" (srbench run prints it)
     print(f"srbench {run_id}: report at {result['report']}")
     return result

@@ -273,3 +273,13 @@ def test_init_champion_warm_starts_from_the_tracks_champion_and_scratch_does_not
     init = read_sidecar(warm.path).init
     assert (init["kind"], init["run_id"], init["path"]) == ("champion", "night-1", str(first.path))
     assert read_sidecar(cold.path).init is None and warm.init == "champion night-1" and cold.init == "scratch"
+
+
+def test_srbench_run_prints_per_model_trained_tonight_or_reused_from():
+    from srbench.commands.run import _summary_table
+
+    text = _summary_table({"rows": [], "trained": {
+        "srcnn": {"origin": "trained", "step": 8, "steps_trained": 8, "seconds_trained": 3.04, "resumed_from_step": 4},
+        "srgan": {"origin": "reused", "run_id": "smoke-1", "step": 3}}})
+    assert text.splitlines()[:2] == ["srcnn: trained tonight: 8 steps in 3.0 s (resumed at step 4)",
+                                     "srgan: reused from run smoke-1"]

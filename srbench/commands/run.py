@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from sr_core.numbers import fmt_number
+from sr_core.runrecords import TrainedModel
 from srbench.options import (AllowCpu, ConfigFile, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail,
                              full_disk)
 
@@ -123,7 +124,9 @@ def run(
 
 def _summary_table(result: dict) -> str:
     width = max([12, *(len(row["method"]) for row in result.get("rows", []))])  # 'srresnet@champion'
-    lines = [f"{'method':<{width}} {'Y-PSNR':>8} {'Y-SSIM':>8} {'vs bicubic':>11} {'vs last':>8}"]
+    lines = [f"{name}: {TrainedModel.model_validate(trained).describe()}"
+             for name, trained in (result.get("trained") or {}).items()]
+    lines.append(f"{'method':<{width}} {'Y-PSNR':>8} {'Y-SSIM':>8} {'vs bicubic':>11} {'vs last':>8}")
     for row in result.get("rows", []):
         lines.append(f"{row['method']:<{width}} {fmt_number(row.get('psnr_y')):>8} {fmt_number(row.get('ssim_y'), 4):>8} "
                      f"{fmt_number(row.get('delta_bicubic_db'), signed=True):>11} "
