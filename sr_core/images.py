@@ -15,12 +15,11 @@ claims 100000x100000 pixels costs nothing. Decoder errors never escape as ``cv2.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import io
 import os
 import struct
 import warnings
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -243,8 +242,6 @@ def _exif_orientation(data: bytes) -> int:
     if b"Exif" not in data and b"eXIf" not in data and data[:4] not in (b"II*\x00", b"MM\x00*"):
         return 1  # cheap: no EXIF block (JPEG 'Exif', PNG 'eXIf') and not a TIFF
     try:
-        import io
-
         from PIL import Image
 
         with Image.open(io.BytesIO(data)) as im:
@@ -256,8 +253,6 @@ def _exif_orientation(data: bytes) -> int:
 def _decode_with_pillow(data: bytes) -> np.ndarray | None:
     """Fallback for formats OpenCV lacks (e.g. GIF, palette TIFFs)."""
     try:
-        import io
-
         from PIL import Image
     except ImportError:
         return None

@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import math
 import re
+import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -245,8 +247,6 @@ def append_history(where: str | Path | Store, rows: list[dict[str, Any]]) -> str
 
 
 def _rows_of(run: RunDir) -> list[dict[str, Any]] | None:
-    import logging
-
     log = logging.getLogger(__name__)
     try:
         df = read_metrics(run.metrics)
@@ -269,8 +269,6 @@ def rows_from_run_folder(store: Store, run_id: str) -> list[dict[str, Any]] | No
         return _rows_of(run) if run.metrics.is_file() else None
     if not store.is_file(f"{run_id}/{RunDir.METRICS}"):
         return None
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="srbench-rebuild-") as tmp:
         run = RunDir(tmp, run_id)
         for name in (RunDir.METRICS, RunDir.RUN):
@@ -282,8 +280,6 @@ def rows_from_run_folder(store: Store, run_id: str) -> list[dict[str, Any]] | No
 def add_unrecorded_runs(where: str | Path | Store) -> list[str]:
     """Write the missing history file of every finished run folder (report, metrics and run.json, no
     failure record): a night killed between its report and history stages. Returns their run ids."""
-    import logging
-
     store = history.as_store(history_root(where))
     existing = set(history.history_files(store))
     added = []

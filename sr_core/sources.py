@@ -20,7 +20,9 @@ Splits:
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import socket
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,8 +139,6 @@ def _unique_stems(files: list[Path]) -> list[Path]:
 
 def _signature(files: list[Path]) -> str:
     """Names and sizes of the files a split uses: a changed folder invalidates cached patches."""
-    import hashlib
-
     digest = hashlib.sha256()
     for path in files:
         digest.update(f"{path.parent.name}/{path.name}:{path.stat().st_size}\n".encode())
@@ -423,8 +423,6 @@ DIV2K_ZIPS = ("DIV2K_train_HR.zip", "DIV2K_valid_HR.zip", "DIV2K_train_LR_bicubi
 
 def _reachable(host: str, port: int = 443, timeout: float = 10.0) -> bool:
     """A quick connect test, so an offline machine fails in seconds instead of tfds' minutes of retries."""
-    import socket
-
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -236,8 +237,6 @@ def _collect_inputs(inputs: list[Path]) -> tuple[list[Path], list[tuple[Path, st
 
 
 def _model_tag(model: str) -> str:
-    import re
-
     if model.lower() in METHOD_NAMES:
         return model.lower()
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(model).stem) or "model"
