@@ -173,3 +173,12 @@ def test_gpu_settings_code_paths_run_on_cpu(smoke_config, patches, validator, tm
     assert_not_bicubic(model)
     tol = 0.05 if setting == "mixed_precision" else 1e-6
     assert validator(model) == pytest.approx(result.metrics["val_psnr_y"], abs=tol)
+
+
+def test_a_fresh_run_that_logs_every_few_steps_is_not_called_resumed(smoke_config, patches, validator, tmp_path):
+    # Progress is reported on log steps only (here 3, 6): the first report is no resumption point.
+    cfg = _with(smoke_config, srcnn={"steps": 6}, train={"checkpoint_every": 3, "log_every": 3,
+                                                        "validate_every": 100})
+    batches = step_indexed_batches(*patches, batch_size=4)
+    fresh = train_model(cfg, "srcnn", tmp_path, batches=batches, validator=validator, show_progress=False)
+    assert (fresh.step, fresh.steps_trained, fresh.resumed_from_step) == (6, 6, None)

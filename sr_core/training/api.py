@@ -135,13 +135,7 @@ def train_model(
         if warm is not None:  # a resumed run's checkpoint, restored next, wins over this
             trainer.generator.set_weights(load_model(warm).get_weights())
 
-    first_step: list[int] = []
-
-    def progress(step: int, steps: int, logs: dict) -> None:
-        if not first_step:
-            first_step.append(step)
-        if on_progress is not None:
-            on_progress(step, steps, logs)
+    restored: list[int] = []  # the step this run's checkpoints resumed it at (0: a fresh start)
 
     # One writer per checkpoint folder: a second run on the same roots waits, then reuses.
     with training_lock(ckpt_dir):
@@ -149,8 +143,9 @@ def train_model(
         step, metrics, seconds = run_loop(
             trainer, name=name, total_steps=total, batches=batches, validator=validator, ckpt_dir=ckpt_dir,
             checkpoint_every=cfg.train.checkpoint_every, log_every=cfg.train.log_every,
-            validate_every=cfg.train.validate_every, on_progress=progress, show_progress=show_progress)
-        resumed_from = (first_step[0] - 1) if first_step else step
+            validate_every=cfg.train.validate_every, on_progress=on_progress, show_progress=show_progress,
+            on_start=restored.append)
+        resumed_from = restored[0] if restored else 0
         tonight = {"steps_trained": step, "seconds_trained": round(float(seconds), 3),
                    "resumed_from_step": resumed_from or None,
                    "init": _init_label(init)}

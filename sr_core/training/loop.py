@@ -60,15 +60,19 @@ def run_loop(
     validate_every: int,
     on_progress: ProgressFn | None = None,
     show_progress: bool = True,
+    on_start: Callable[[int], None] | None = None,
 ) -> tuple[int, dict[str, float], float]:
     """Train until ``total_steps``; returns (step, final metrics, total training seconds).
 
-    ``batches(start_step)`` yields (lr, hr) batches for a run starting (or resuming) at that step.
+    ``batches(start_step)`` yields (lr, hr) batches for a run starting (or resuming) at that step;
+    ``on_start(step)`` is told the step restored from the checkpoints (0 for a fresh start).
     """
     ckpt_dir = Path(ckpt_dir)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     checkpoints = Checkpoints(ckpt_dir, **trainer.trackables())
     start = checkpoints.restore()
+    if on_start is not None:
+        on_start(start)
     elapsed_before = float(checkpoints.elapsed.numpy())
     curves = CurveLog(ckpt_dir, trainer.columns, resume_step=start)
     metrics: dict[str, float] = {}
