@@ -33,6 +33,11 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return out
 
 
+# Room right of the plot for legend labels such as 'SRResNet (4x32, skip)@champion' (about 6.5 px a
+# character at the tick font size).
+LEGEND_WIDTH = 230
+
+
 def _legend_entry(n: int, label: str, right: int, top: int) -> str:
     """The ``n``-th swatch and label of a legend to the right of the plot area."""
     ly = top + 10 + 18 * n
@@ -98,7 +103,7 @@ def trend_plot(runs: list[str], lines: list[tuple[str, list[float | None]]], *, 
     if not values or not runs:
         return '<p class="muted">No history yet.</p>'
     lo, hi = _nice_range(values)
-    left, right, top, bottom = 60, width - 150, 12, height - 40
+    left, right, top, bottom = 60, width - LEGEND_WIDTH, 12, height - 40
     step = (right - left) / max(1, len(runs) - 1)
 
     def x_of(i: int) -> float:
@@ -158,7 +163,7 @@ def curve_plot(lines: list[tuple[str, list[tuple[float, float]]]], *, unit: str,
     lo, hi = _nice_range(values)
     x_lo, x_hi = min(steps), max(steps)
     x_hi = x_hi if x_hi > x_lo else x_lo + 1
-    left, right, top, bottom = 60, width - 150, 12, height - 40
+    left, right, top, bottom = 60, width - LEGEND_WIDTH, 12, height - 40
 
     def x_of(x: float) -> float:
         return left + (x - x_lo) / (x_hi - x_lo) * (right - left)
