@@ -10,14 +10,14 @@ step-4 checkpoint and end with the weights of an uninterrupted run.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from helpers_kill import sigkill_when_marked
 
 pytestmark = pytest.mark.slow
 
@@ -66,20 +66,7 @@ def _train_until_killed(data_dir: Path) -> None:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.Popen([sys.executable, "-c", code, str(marker), str(data_dir)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 90
-        while not marker.exists():
-            if proc.poll() is not None:
-                raise AssertionError(f"the training subprocess exited early: {proc.stderr.read().decode()[-2000:]}")
-            assert time.monotonic() < deadline, "the training subprocess never reached the kill step"
-            time.sleep(0.2)
-        os.kill(proc.pid, signal.SIGKILL)
-        assert proc.wait(30) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+    sigkill_when_marked(proc, marker, timeout=90, what="training subprocess")
 
 
 def test_resume_after_sigkill_with_a_half_written_checkpoint(tmp_path):

@@ -8,14 +8,13 @@ at SRCNN's step 6 (after the step-4 checkpoint) and killed with SIGKILL there.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from helpers_kill import sigkill_when_marked
 from helpers_prefect import ensure_prefect_harness
 from sr_core import layout
 from sr_core.config import load_config
@@ -61,20 +60,7 @@ def _night_until_killed(data_dir: Path, reports_dir: Path) -> None:
     env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
     proc = subprocess.Popen([sys.executable, "-c", CHILD.format(kill_at=KILL_AT), str(marker), *args],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 240
-        while not marker.exists():
-            if proc.poll() is not None:
-                raise AssertionError(f"the night exited early: {proc.stderr.read().decode()[-3000:]}")
-            assert time.monotonic() < deadline, "the night never reached the kill step"
-            time.sleep(0.5)
-        os.kill(proc.pid, signal.SIGKILL)
-        assert proc.wait(30) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+    sigkill_when_marked(proc, marker, timeout=240, what="night")
 
 
 def test_a_killed_night_resumes_under_its_run_id_and_a_new_night_starts_fresh(tmp_path, request):
