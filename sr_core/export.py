@@ -41,11 +41,16 @@ class ExportResult:
     init: str | None = None  # "scratch", "champion <run id>", "<model> <run id>"
 
 
-def _versions() -> dict[str, str]:
+def framework_versions() -> dict[str, str]:
+    """The TensorFlow and Keras versions a model is trained and saved with (imports TensorFlow)."""
     import keras
     import tensorflow as tf
 
-    return {"tensorflow": tf.__version__, "keras": keras.__version__, "srbench": __version__}
+    return {"tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def _versions() -> dict[str, str]:
+    return {**framework_versions(), "srbench": __version__}
 
 
 def sidecar_path(path: str | Path) -> Path:

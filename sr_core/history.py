@@ -56,8 +56,11 @@ def run_file(run_id: str) -> str:
     return f"{HISTORY_DIR}/{check_run_id(run_id)}.parquet"
 
 
-def _utc(value: Any) -> datetime:
-    ts = pd.Timestamp(value)
+def utc(ts: datetime | str | pd.Timestamp | None = None) -> datetime:
+    """A timezone-aware UTC datetime (now when None; naive values are taken as UTC)."""
+    if ts is None:
+        return datetime.now(timezone.utc)
+    ts = pd.Timestamp(ts)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return ts.to_pydatetime()
 
@@ -69,7 +72,7 @@ def clean_row(row: dict[str, Any]) -> dict[str, Any]:
         if value is None or (not isinstance(value, str) and pd.isna(value)):
             out[key] = None
         elif key == "started_at":
-            out[key] = _utc(value)
+            out[key] = utc(value)
         elif key in ("model_step", "n_images"):
             out[key] = int(value)
         elif isinstance(value, float) and math.isnan(value):

@@ -14,7 +14,6 @@ import math
 import re
 import tempfile
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from pydantic import ConfigDict
 
 from sr_core import history
 from sr_core.atomic import atomic_path
+from sr_core.history import utc
 from sr_core.numbers import number
 from sr_core.runrecords import Record, RecordError, RunDir, RunRecord
 from sr_core.store import Store, is_url
@@ -93,13 +93,6 @@ def asset_relpath(image_id: str, region: str, method: str) -> str:
     return f"{RunDir.IMAGES}/{slug(image_id)}/{slug(region)}__{slug(method)}.png"
 
 
-def utc(ts: datetime | str | pd.Timestamp | None = None) -> datetime:
-    """A timezone-aware UTC datetime (now when None; naive values are taken as UTC)."""
-    if ts is None:
-        return datetime.now(timezone.utc)
-    ts = pd.Timestamp(ts)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.to_pydatetime()
 
 
 def metrics_table(rows: list[dict[str, Any]], notes: list[str] | tuple[str, ...] = ()) -> pa.Table:

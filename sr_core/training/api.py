@@ -13,7 +13,7 @@ import numpy as np
 from sr_core import layout, lifecycle
 from sr_core.catalog import model_spec
 from sr_core.config import PipelineConfig
-from sr_core.export import ExportResult, export_model, find_export, load_model
+from sr_core.export import ExportResult, export_model, find_export, framework_versions, load_model
 from sr_core.provenance import collect
 from sr_core.training.loop import Validator, run_loop
 
@@ -114,7 +114,7 @@ def train_model(
     provenance = collect()
     if reuse:
         found = lifecycle.find_reusable(cfg, name, total, lifecycle.reuse_key(
-            cfg, name, provenance, _versions(), init), run_id)
+            cfg, name, provenance, framework_versions(), init), run_id)
         if found is not None:
             result, trained_by = found
             log.info("%s: reusing the identical export %s (trained by run %s)", name, result.path, trained_by)
@@ -161,13 +161,6 @@ def train_model(
         log.info("%s: trained %d steps (from step %d) in %.1f s", name, step - resumed_from, resumed_from,
                  time.perf_counter() - began)
         return dataclasses.replace(result, **tonight)
-
-
-def _versions() -> dict[str, str]:
-    import keras
-    import tensorflow as tf
-
-    return {"tensorflow": tf.__version__, "keras": keras.__version__}
 
 
 def _init_label(init: dict | None) -> str:
