@@ -94,13 +94,21 @@ def test_a_killed_prepares_staging_folder_is_removed_and_a_live_ones_kept(smoke_
     assert patches_problem(target) is None
 
 
-def _flow_run_log(flow_run_id) -> str:
+def _flow_run_log(flow_run_id, expect: str, timeout: float = 30.0) -> str:
+    """The flow run's log as the API has it; Prefect ships logs in batches, so poll for ``expect``."""
+    import time
+
     from prefect import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-    return "\n".join(entry.message for entry in logs)
+    deadline = time.monotonic() + timeout
+    while True:
+        with get_client(sync_client=True) as client:
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        text = "\n".join(entry.message for entry in logs)
+        if expect in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.5)
 
 
 @pytest.mark.slow
@@ -116,11 +124,12 @@ def test_the_nightly_data_stage_rebuilds_a_damaged_cached_directory(request, smo
     shard = patch_dir / _shard(json.loads((patch_dir / MANIFEST).read_text()), "train")
     shard.write_bytes(shard.read_bytes()[:100])
     second = prepare(config=smoke_config, return_state=True)
-    log = _flow_run_log(second.state_details.flow_run_id)
+    expected = f"rebuilding the patches: patch shard {shard} is corrupt (100 bytes"
+    log = _flow_run_log(second.state_details.flow_run_id, expected)
     assert second.is_completed(), second.message
     states = task_run_states(second.state_details.flow_run_id, wait_for=("prepare_patches",))
     assert states["prepare_patches"] == ["Completed"]
-    assert f"rebuilding the patches: patch shard {shard} is corrupt (100 bytes" in log
+    assert expected in log
     assert patches_problem(patch_dir) is None
     third = prepare(config=smoke_config, return_state=True)
     states = task_run_states(third.state_details.flow_run_id, wait_for=("prepare_patches",))
