@@ -18,6 +18,7 @@ from flows.common import RunTracker, stage
 from sr_core import catalog, layout
 from sr_core.config import PipelineConfig
 from sr_core.devices import devices_used
+from sr_core.partsowner import owning_parts
 from sr_core.registry import track_of
 from sr_core.results import NightSummary, Regression
 from tasks.data import download_task_for, prepare_patches_task_for
@@ -151,16 +152,17 @@ def evaluation_stages(cfg: PipelineConfig, models: dict[str, str], run_id: str, 
     meta = {"prefect": _prefect_meta(), "trained": trained or {}, **(extra_meta or {})}
     started_at = tracker.started_at
     meta["devices"] = devices_used()  # what this run computed on: the GPUs' names, or "cpu"
-    with stage("evaluate", tracker):
-        models, champions = add_champions(cfg, models)
-        meta.update(track=track_of(cfg), champions=champions)
-        chunks = begin_evaluation(cfg, models, run_id, started_at, tracker.wall_times, meta)
-        runner = make_task_runner(task_runner, dask_address)
-        with gpu_slot(cfg, "evaluate"):
-            parts = score_validation.with_options(task_runner=runner)(cfg, models, run_id, started_at, chunks)
-            parts += [score_extra_set(cfg, models, run_id, i, started_at) for i in range(len(cfg.eval.extra_sets))]
-    with stage("parquet", tracker):
-        metrics_path = write_parquet(cfg, run_id, parts)
+    with owning_parts(layout.run_dir(cfg, run_id)):  # this process writes parts/ until the merge
+        with stage("evaluate", tracker):
+            models, champions = add_champions(cfg, models)
+            meta.update(track=track_of(cfg), champions=champions)
+            chunks = begin_evaluation(cfg, models, run_id, started_at, tracker.wall_times, meta)
+            runner = make_task_runner(task_runner, dask_address)
+            with gpu_slot(cfg, "evaluate"):
+                parts = score_validation.with_options(task_runner=runner)(cfg, models, run_id, started_at, chunks)
+                parts += [score_extra_set(cfg, models, run_id, i, started_at) for i in range(len(cfg.eval.extra_sets))]
+        with stage("parquet", tracker):
+            metrics_path = write_parquet(cfg, run_id, parts)
     with stage("verdict", tracker):
         meta["verdicts"] = decide_promotions(cfg, run_id, models, champions)
     with stage("report", tracker):

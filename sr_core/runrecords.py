@@ -354,6 +354,7 @@ class RunDir:
     FAILURE = "failure.json"
     STAGES = "stages.json"
     PARTS = "parts"
+    PARTS_OWNER = ".owner"  # in parts/: the evaluating process, locked while it lives (sr_core.partsowner)
     IMAGES = "images"
 
     def __init__(self, reports_dir: str | Path, run_id: str):
@@ -366,6 +367,7 @@ class RunDir:
         self.failure = self.path / self.FAILURE
         self.stages = self.path / self.STAGES
         self.parts = self.path / self.PARTS
+        self.parts_owner = self.parts / self.PARTS_OWNER
         self.images = self.path / self.IMAGES
 
     @classmethod

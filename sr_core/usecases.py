@@ -36,6 +36,7 @@ from sr_core.champions import decide_promotions, with_champions
 from sr_core.evaluation import chunks, evaluate_images, evaluate_set, merge_metrics, validation_ids, write_run_json
 from sr_core.export import read_sidecar
 from sr_core.images import ImageReadError, check_min_size, read_image, write_image
+from sr_core.partsowner import owning_parts
 from sr_core.provenance import collect
 from sr_core.publish import publish_run
 from sr_core.registry import track_of
@@ -156,19 +157,20 @@ def evaluate_and_report(cfg: PipelineConfig, models: dict[str, str], run_id: str
     t0 = time.perf_counter()
     models, champions = with_champions(cfg, models)
     extra = {**(extra or {}), "track": track_of(cfg), "champions": champions}
-    run, id_chunks = begin_evaluation(cfg, models, run_id, started_at=started, extra=extra)
-    total = sum(len(c) for c in id_chunks)
-    if progress is not None:
-        progress(0, total, "starting")
-    parts, done = [], 0
-    for index, chunk in enumerate(id_chunks):
-        def chunk_progress(i: int, _n: int, image_id: str, base: int = done) -> None:
-            if progress is not None:
-                progress(base + i, total, image_id)
-        parts.append(score_chunk(cfg, models, run, chunk, index, started, chunk_progress))
-        done += len(chunk)
-    parts += [score_extra_set(cfg, models, run, i, started) for i in range(len(cfg.eval.extra_sets))]
-    metrics = merge_scores(run, parts)
+    with owning_parts(layout.run_dir(cfg, run_id)):  # a killed evaluation's parts/ are swept later
+        run, id_chunks = begin_evaluation(cfg, models, run_id, started_at=started, extra=extra)
+        total = sum(len(c) for c in id_chunks)
+        if progress is not None:
+            progress(0, total, "starting")
+        parts, done = [], 0
+        for index, chunk in enumerate(id_chunks):
+            def chunk_progress(i: int, _n: int, image_id: str, base: int = done) -> None:
+                if progress is not None:
+                    progress(base + i, total, image_id)
+            parts.append(score_chunk(cfg, models, run, chunk, index, started, chunk_progress))
+            done += len(chunk)
+        parts += [score_extra_set(cfg, models, run, i, started) for i in range(len(cfg.eval.extra_sets))]
+        metrics = merge_scores(run, parts)
     decisions = decide_promotions(cfg, run, models, champions)
     report = write_report(cfg, models, run, started_at=started,
                           wall_times={"evaluate": round(time.perf_counter() - t0, 3)},

@@ -296,7 +296,8 @@ def test_nights_killed_in_prepare_evaluation_and_before_history_heal_on_the_next
     assert not [p for p in patch_dir.parent.iterdir() if p.name.startswith(staging)]
     assert _stage(run) == "evaluate" and list((run / "parts").glob("*.parquet"))
 
-    _killed_run(roots, "flows.pipeline:record_history", "before", "--run-id", killed)
+    log = _killed_run(roots, "flows.pipeline:record_history", "before", "--run-id", killed)
+    assert f"left by an evaluation of run {killed} that is gone" in log, log[-4000:]  # the killed try's parts/
     assert _stage(run) == "history" and (run / "report.html").is_file() and not (run / "parts").exists()
     assert not (roots / "reports" / "history" / f"{killed}.parquet").exists()
     from sr_core.report import render_index
