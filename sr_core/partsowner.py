@@ -57,6 +57,9 @@ def _lock_parts(run: RunDir) -> IO[str]:
             log.warning("%s is being written by another evaluation of run %s (%s); waiting for it to finish",
                         run.parts, run.run_id, _owner_text(handle))
             fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError as exc:  # a file system without locks: evaluate anyway, just unguarded
+            log.warning("cannot lock %s (%s); if this evaluation is killed, its parts/ stay", run.parts_owner, exc)
+            break
         if _same_file(handle, run.parts_owner):
             break
         handle.close()  # its folder was removed while we waited (a dead owner's, swept): start again
@@ -109,8 +112,8 @@ def remove_dead_parts(reports_dir: str | Path) -> list[Path]:
         with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # a live evaluation
+            except OSError:  # BlockingIOError: a live evaluation; others: no locks here, cannot tell
+                continue
             if not _same_file(handle, owner):
                 continue  # its owner finished and removed it meanwhile
             who = _owner_text(handle)

@@ -3,6 +3,8 @@ next evaluation with a message naming them (issue 13, item 9: leftovers after a 
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import logging
 import os
@@ -136,3 +138,21 @@ def test_an_owner_file_nobody_locks_is_dead_even_without_a_record(tmp_path, capl
         assert remove_dead_parts(tmp_path / "reports") == [run.parts]
     assert "(empty), left by an evaluation of run night-1 that is gone (owner not recorded)" in caplog.text
     assert not run.parts.exists()
+
+
+def test_without_file_locks_an_evaluation_still_runs_and_nothing_is_swept(tmp_path, caplog, monkeypatch):
+    other = RunDir(tmp_path / "reports", "night-1")
+    other.parts.mkdir(parents=True)
+    other.parts_owner.write_text("")
+    run = RunDir(tmp_path / "reports", "night-2")
+
+    def no_locks(*_args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with caplog.at_level(logging.WARNING, logger="sr_core.partsowner"):
+        with owning_parts(run):
+            run.part(0).write_bytes(b"chunk 0")
+    assert f"cannot lock {run.parts_owner} ([Errno {errno.ENOLCK}] No locks available)" in caplog.text
+    assert not run.parts.exists()
+    assert other.parts.exists(), "swept without being able to tell whether its owner lives"
