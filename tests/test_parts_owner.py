@@ -156,3 +156,25 @@ def test_without_file_locks_an_evaluation_still_runs_and_nothing_is_swept(tmp_pa
     assert f"cannot lock {run.parts_owner} ([Errno {errno.ENOLCK}] No locks available)" in caplog.text
     assert not run.parts.exists()
     assert other.parts.exists(), "swept without being able to tell whether its owner lives"
+
+
+def test_the_evaluate_use_case_sweeps_a_killed_evaluation_and_leaves_no_parts(tmp_path, caplog):
+    from sr_core.config import load_config
+    from sr_core.images import write_image
+    from sr_core.usecases import evaluate_and_report
+    from tests.helpers_eval import textured_image
+
+    photos = tmp_path / "photos"
+    for split in ("train", "validation"):
+        write_image(photos / split / f"{split}.png", textured_image(40, 48, seed=len(split)))
+    cfg = load_config("smoke", data_dir=tmp_path / "data", reports_dir=tmp_path / "reports", extra={
+        "data": {"dataset": f"folder:{photos}"}, "eval": {"methods": ["bicubic"], "auto_crops": 0, "crops": []}})
+    killed = RunDir(tmp_path / "reports", "night-0")
+    killed.parts.mkdir(parents=True)
+    killed.part(0).write_bytes(b"chunk 0")
+    killed.parts_owner.write_text(json.dumps({"host": "gpu-1", "pid": 4242, "started": "2026-11-27T02:00:00+00:00"}))
+    with caplog.at_level(logging.WARNING, logger="sr_core.partsowner"):
+        outcome = evaluate_and_report(cfg, {}, "night-1")
+    assert (f"removed {killed.parts} (chunk-0000.parquet), left by an evaluation of run night-0 that is gone "
+            "(pid 4242 on gpu-1, started 2026-11-27T02:00:00+00:00)") in caplog.messages
+    assert outcome.metrics.is_file() and list((tmp_path / "reports").glob("*/parts")) == []
