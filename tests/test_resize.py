@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import sparse
 
+from sr_core import resize
 from sr_core.resize import contributions, downscale, imresize, modcrop, upscale
 
 CUBIC_AT = {0.5: 0.9638671875, 1.5: 0.7275390625, 2.5: 0.3896484375, 3.5: 0.0908203125,
@@ -109,3 +111,38 @@ def test_rgb_channels_are_resized_independently():
     out = downscale(img, 4)
     for c in range(3):
         assert np.array_equal(out[..., c], downscale(img[..., c], 4))
+
+
+
+def _whole_image_imresize(img: np.ndarray, passes: list[tuple[int, int, float]], method: str) -> np.ndarray:
+    """The definition without blocks: each (axis, length, scale) pass is one sparse product over the
+    whole image, rounded to uint8 after each pass for uint8 input."""
+    out = img
+    for axis, length, scale in passes:
+        weights, indices = contributions(out.shape[axis], length, scale, method)
+        rows = np.repeat(np.arange(length), weights.shape[1])
+        matrix = sparse.csr_matrix((weights.ravel(), (rows, indices.ravel())), shape=(length, out.shape[axis]))
+        moved = np.moveaxis(out, axis, 0)
+        flat = matrix @ moved.reshape(moved.shape[0], -1).astype(np.float64)
+        out = np.moveaxis(flat.reshape((length,) + moved.shape[1:]), 0, axis)
+        if img.dtype == np.uint8:
+            out = np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
+    return out
+
+
+# 1 value: one line per block; 7 and 1000: blocks that do not divide the image (the last one is
+# short); 1 << 17: the whole test image is smaller than one block.
+@pytest.mark.parametrize("block_floats", [1, 7, 1000, 1 << 17])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_blockwise_resize_equals_the_whole_image_product_exactly(monkeypatch, block_floats, dtype):
+    monkeypatch.setattr(resize, "_BLOCK_FLOATS", block_floats)
+    rng = np.random.default_rng(7)
+    hr = rng.integers(0, 256, (203, 157, 3)).astype(dtype)[1:-2, 3:-2]  # a non-contiguous view, 200x152
+    lr = downscale(hr, 4)
+    assert np.array_equal(lr, _whole_image_imresize(hr, [(0, 50, 0.25), (1, 38, 0.25)], "bicubic"))
+    for method in ("bicubic", "bilinear"):
+        want = _whole_image_imresize(lr, [(0, 200, 4.0), (1, 152, 4.0)], method)
+        assert np.array_equal(upscale(lr, 4, method), want)
+    gray = hr[..., 1]  # 2-D, unequal scales: MATLAB resizes the columns (smaller factor) first
+    want = _whole_image_imresize(gray, [(1, 51, 51 / 152), (0, 401, 401 / 200)], "bilinear")
+    assert np.array_equal(imresize(gray, output_shape=(401, 51), method="bilinear"), want)
