@@ -48,7 +48,7 @@ test-fast: setup
 # Mutation testing (docs/testing.md). CPU-heavy: one module at a time on a shared machine, e.g.
 #   make mutation MUTATE='sr_core.metrics*'
 MUTATE ?= sr_core.metrics* sr_core.resize* sr_core.results* sr_core.crops* sr_core.report* sr_core.config* \
-          sr_core.upscale* sr_core.registry* sr_core.training.checkpoints*
+          sr_core.upscale* sr_core.registry* sr_core.export* sr_core.training.checkpoints*
 MUTATION_JOBS ?= 2
 mutation: setup
 	$(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(foreach m,$(MUTATE),'$(m)')
