@@ -426,7 +426,8 @@ def _metric_rows() -> list[dict]:
             for method, value in psnr.items():
                 for region in ("full", "c1") if image_id == "a" else ("full",):
                     rows.append({"run_id": "night-7", "started_at": started, "dataset": "sample", "split": split,
-                                 "image_id": image_id, "method": method, "model_step": 40 if method == "srcnn" else None,
+                                 "image_id": image_id, "method": method,
+                                 "model_step": 40 if method == "srcnn" else None,
                                  "region": region, "top": 0, "left": 0, "height": 32, "width": 40, "scale": 4,
                                  "crop_border": 4, "psnr_rgb": value - 1 + n, "ssim_rgb": 0.5, "psnr_y": value + n,
                                  "ssim_y": 0.6, "seconds": 0.25})
