@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -107,11 +108,17 @@ def test_whoami_is_the_configured_or_login_user_at_this_host(monkeypatch):
 # Records on disk
 
 
-def test_a_record_is_one_new_file_named_by_its_utc_time_holding_its_sorted_json(tmp_path):
+def test_a_record_is_one_new_file_named_by_its_utc_time_holding_its_sorted_json(tmp_path, monkeypatch):
     at = dt.datetime(2026, 1, 2, 5, 4, 5, 6, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     record = PromoteRecord(at=at, name="srcnn", track="smoke", path="models/srcnn/a/srcnn.keras", rule="manual",
                            by="ada@host", why="sharper")
-    record_id = registry._write_new(tmp_path, record)
+    try:
+        with monkeypatch.context() as local:
+            local.setenv("TZ", "Asia/Tokyo")  # the name is in UTC whatever the machine's time zone
+            time.tzset()
+            record_id = registry._write_new(tmp_path, record)
+    finally:
+        time.tzset()
     assert re.fullmatch(r"20260102T030405000006Z-[0-9a-f]{8}", record_id)
     (path,) = record_files(tmp_path)
     assert path.name == f"{record_id}.json"
@@ -487,7 +494,8 @@ def test_model_references_split_and_are_told_from_paths():
     assert registry.split_reference(Path("SRCNN")) == ("srcnn", None)
     for ref in ("srcnn", "SRGAN@champion", "srresnet@night-1", Path("srgan")):
         assert registry.is_model_reference(ref), ref
-    for ref in ("models/srcnn", "srcnn.keras", "srcnn@x.keras", "./srgan", "bicubic", "unknown@latest"):
+    for ref in ("models/srcnn", "srcnn.keras", "srcnn@x.keras", "./srgan", "srgan@runs/m", "bicubic",
+                "unknown@latest"):
         assert not registry.is_model_reference(ref), ref
 
 
@@ -506,6 +514,7 @@ def test_references_resolve_to_champion_latest_intact_or_a_run(tmp_path, monkeyp
     n2 = register(tmp_path, "srcnn", "n2", created_at="2026-01-02T00:00:00+00:00")
     n3 = register(tmp_path, "srcnn", "n3", created_at="2026-01-03T00:00:00+00:00")
     q1 = register(tmp_path, "srcnn", "q1", created_at="2026-01-04T00:00:00+00:00", preset="quick")
+    register(tmp_path, "srgan", "g1", created_at="2026-01-05T00:00:00+00:00")  # newer, another model
     assert registry.resolve_entry(tmp_path, "srcnn") == q1  # quick is preferred to smoke
     assert registry.resolve_entry(tmp_path, "SRCNN@champion", track="smoke") == n1
     assert registry.resolve_entry(tmp_path, "srcnn@latest") == q1
@@ -646,6 +655,7 @@ def test_legacy_entries_become_the_oldest_records_and_each_tracks_newest_its_cha
         ("legacy-00003", "d", "custom", "unknown", "custom@unknown", "1970-01-01T00:00:00+00:00"),
         ("legacy-00004", "e", "quick", "sample", "quick", "2025-01-04T00:00:00+00:00")]
     assert [r.kind for r in records] == ["export"] * 5 + ["promote"] * 3
+    assert [r.model_extra for r in exports] == [{}] * 5  # the legacy entry's own fields, no others
     promotions = [(r.track, r.path, r.run_id, r.rule, r.why, r.at) for r in records[5:]]
     why = "the newest export of its track in the legacy registry.json"
     # c has no created_at: its registration time (the newest) places it.
@@ -741,3 +751,24 @@ def test_known_tracks_and_describe(tmp_path):
     entry = view.entries("srcnn", "smoke")[0]
     assert registry._describe(entry) == "run n2"
     assert registry._describe(entry.model_copy(update={"run_id": None})) == "step 10, models/srcnn/n2/srcnn.keras"
+
+
+def test_a_record_that_vanishes_while_the_registry_is_read_is_skipped(tmp_path, monkeypatch):
+    register(tmp_path, "srcnn", "n1")
+    register(tmp_path, "srcnn", "n2")
+    files = record_files(tmp_path)
+    gone = f"models/registry/{files[0].name}"  # moved away by someone between listing and reading
+    real_read = registry._read
+    monkeypatch.setattr(registry, "_read", lambda data_dir, rel: None if rel == gone else real_read(data_dir, rel))
+    assert [r.id for r in registry.read_records(tmp_path)] == [p.stem for p in files[1:]]
+
+
+def test_a_manual_promotion_on_a_track_without_champion_replaces_nothing(tmp_path):
+    result = make_export(tmp_path, "srcnn", "n1")
+    registry._write_new(tmp_path, ExportRecord(at=registry._now(), name="srcnn", track="smoke", label="SRCNN",
+                                               path="models/srcnn/n1/srcnn.keras", sidecar="models/srcnn/n1/srcnn.json",
+                                               step=10, run_id="n1"))  # no first-promotion record
+    assert registry.champion(tmp_path, "srcnn", "smoke") is None
+    record = registry.promote(tmp_path, "srcnn", "n1", "smoke", by="ada@host")
+    assert (record.replaces, record.path) == (None, "models/srcnn/n1/srcnn.keras")
+    assert registry.champion_path(tmp_path, "srcnn", "smoke") == result.path
