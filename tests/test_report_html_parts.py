@@ -111,6 +111,7 @@ def test_zoom_fits_the_strip_into_the_budget_between_1x_and_8x():
     assert html._zoom(0, 10, 1, budget=5) == 5  # a zero width counts as one pixel
     assert html._zoom(100, 24, 1, budget=480) == 4
     assert html._zoom(10, 0, 1) == 8
+    assert html._zoom(411, 10, 1) == 2  # 1232 // 411 (the default budget)
     assert type(html._zoom(40, 24, 3)) is int
 
 
@@ -148,6 +149,8 @@ def test_images_are_embedded_up_to_the_limit_and_linked_beyond_it(tmp_path, monk
     assert linked.src("a", "crop", "bicubic") == asset_relpath("a", "crop", "bicubic")
     assert html._Images(rd, True).embed is True and html._Images(rd, False).embed is False
     assert html._Images(RunDir(tmp_path, "no-images"), None).embed is True
+    monkeypatch.setattr(html, "EMBED_LIMIT_BYTES", 0)
+    assert html._Images(RunDir(tmp_path, "no-images"), None).embed is True  # nothing to embed: 0 bytes
 
 
 def test_the_slider_overlays_two_methods_and_needs_both(tmp_path):
@@ -318,7 +321,7 @@ def test_an_image_section_has_the_full_image_scores_and_every_crop_strip(tmp_pat
     no_slider = html._image_section("0801", _image_rows(), ["bicubic", "srcnn"], labels, images, None)
     assert no_slider == expected.replace(html._slider(images, "0801", HOSTILE, "bicubic", "srcnn", labels, 40, 24, 8),
                                          "")
-    only_full = html._image_section(HOSTILE, _image_rows()[:2], ["srcnn"], labels, images, None)
+    only_full = html._image_section(HOSTILE, _image_rows()[1:2], ["srcnn"], labels, images, None)
     assert only_full == (
         f'<section class="image-section" id="img-{html.esc(html.slug(HOSTILE))}"><h2>Image '
         f'<span class="mono">{HOSTILE_ESC}</span></h2>'
@@ -402,8 +405,11 @@ def test_the_run_card_lists_the_run_its_methods_wall_times_config_and_source():
         "<h3>Wall times</h3><table><tr><td>evaluate</td><td>1.2 s</td></tr><tr><td>train</td><td>10.0 s</td></tr>"
         f"</table><details><summary>Configuration</summary><pre>{config}</pre></details>"
         '<details><summary>Data source</summary><pre>{\n  &quot;kind&quot;: &quot;tfds&quot;\n}</pre></details></div>')
-    bare = html._run_card(run_record(dataset="set5"), pd.DataFrame(), [], {})
+    bare = html._run_card(run_record(dataset="set5", source={"z": 1, "a": 2}), pd.DataFrame(), [], {})
     assert "<tr><td>Dataset</td><td class=\"mono\" style=\"text-align:left\">set5</td></tr>" in bare
+    assert '<tr><td>Data fingerprint</td><td class="mono" style="text-align:left"></td></tr>' in bare
+    assert "<tbody></tbody></table><details><summary>Configuration</summary>" in bare  # no wall times
+    assert "<pre>{\n  &quot;a&quot;: 2,\n  &quot;z&quot;: 1\n}</pre>" in bare
     assert "<tr><td>Scale</td><td class=\"mono\" style=\"text-align:left\"></td></tr>" in bare
     assert "<h3>Wall times</h3>" not in bare and "<tr><td>Commit</td>" not in bare
     assert "<pre>{}</pre>" in bare
@@ -417,30 +423,31 @@ def test_the_run_card_lists_the_run_its_methods_wall_times_config_and_source():
 # The whole page: its frame, the order of the sections and what each one is given
 
 
-def _metric_rows() -> list[dict]:
+def _metric_rows(scale: int = 4, dataset: str = "sample", extra_models: dict | None = None) -> list[dict]:
     started = pd.Timestamp("2026-03-01T02:00:00Z")
     rows = []
-    psnr = {"bicubic": 25.0, "bilinear": 24.0, "srcnn": 26.0, "srgan": 26.5}
+    psnr = {"bicubic": 25.0, "bilinear": 24.0, "srcnn": 26.0, "srgan": 26.5, **(extra_models or {})}
     for split, images in (("validation", ("a", HOSTILE)), ("benchmark", ("set5/bird",))):
         for n, image_id in enumerate(images):
             for method, value in psnr.items():
                 for region in ("full", "c1") if image_id == "a" else ("full",):
-                    rows.append({"run_id": "night-7", "started_at": started, "dataset": "sample", "split": split,
+                    rows.append({"run_id": "night-7", "started_at": started, "dataset": dataset, "split": split,
                                  "image_id": image_id, "method": method,
                                  "model_step": 40 if method == "srcnn" else None,
-                                 "region": region, "top": 0, "left": 0, "height": 32, "width": 40, "scale": 4,
+                                 "region": region, "top": 0, "left": 0, "height": 32, "width": 40, "scale": scale,
                                  "crop_border": 4, "psnr_rgb": value - 1 + n, "ssim_rgb": 0.5, "psnr_y": value + n,
                                  "ssim_y": 0.6, "seconds": 0.25})
     return rows
 
 
-def _write_run(reports, rows, **fields):
+def _write_run(reports, rows, run_id="night-7", run_json=True, **fields):
     from sr_core.results import metrics_table, write_table
 
-    rd = RunDir(reports, "night-7")
+    rd = RunDir(reports, run_id)
     rd.path.mkdir(parents=True)
-    write_table(metrics_table(rows), rd.metrics)
-    rd.write_run(run_record(preset="smoke", dataset="sample", scale=4, **fields))
+    write_table(metrics_table([{**r, "run_id": run_id} for r in rows]), rd.metrics)
+    if run_json:
+        rd.write_run(run_record(**{"preset": "smoke", "dataset": "sample", "scale": 4, **fields}))
     return rd
 
 
@@ -472,7 +479,7 @@ PAGE = """<!DOCTYPE html>
 <body><main>
 <nav class="muted"><a href="../index.html">All runs</a><a href="#summary">Summary</a><a href="#plots">Plots</a>
 <a href="#images">Images</a><a href="#run">Run details</a></nav>
-<h1>Super-resolution x4 report
+<h1>Super-resolution x3 report
 <span class="mono">night-7</span></h1>
 <p class="muted">smoke preset · dataset sample
 · 2 validation images · started 2026-03-01T02:00:00+00:00 UTC</p>
@@ -502,8 +509,9 @@ NOTES
 
 
 def test_the_page_frame_orders_the_sections_and_hands_each_its_part(tmp_path, recorded):
-    rd = _write_run(tmp_path / "reports", _metric_rows(), notes=["note <1>", "note 2"],
-                    verdicts=[{"model": "srcnn"}], champions={"srcnn": {"run_id": "night-6"}}, track="smoke")
+    # run.json's scale and dataset win over the rows' (which only stand in when run.json lacks them)
+    rd = _write_run(tmp_path / "reports", _metric_rows(scale=2, dataset="rows-ds"), notes=["note <1>", "note 2"],
+                    verdicts=[{"model": "srcnn"}], champions={"srcnn": {"run_id": "night-6"}}, track="smoke", scale=3)
     path = html.render_report(rd.path, embed_images=False)
     assert path == rd.report
     notes = '<div class="notes" id="notes"><b>Notes</b><ul><li>note &lt;1&gt;</li><li>note 2</li></ul></div>'
@@ -516,29 +524,34 @@ def test_the_page_frame_orders_the_sections_and_hands_each_its_part(tmp_path, re
     ((run, got_labels), _), = c["_lifecycle_card"]
     assert run.run_id == "night-7" and got_labels == labels
     ((summary, got_methods, got_labels), _), = c["_summary_table"]
+    assert got_labels == labels
     assert list(summary["method"]) == ["bicubic", "bilinear", "srcnn", "srgan"] and got_methods == methods
     assert list(summary["mean_psnr_y"]) == [25.5, 24.5, 26.5, 27.0]  # the validation images only
     assert c["verdict_section"] == [(([{"model": "srcnn"}], {"srcnn": {"run_id": "night-6"}}, labels, "smoke"), {})]
     ((df, got_methods, got_labels), _), = c["comparisons_table"]
-    assert set(df["split"]) == {"validation"} and len(df) == 12 and got_methods == methods
+    assert set(df["split"]) == {"validation"} and len(df) == 12 and got_methods == methods and got_labels == labels
     ((extra, extra_methods, got_labels, scale), _), = c["extra_sets_section"]
-    assert set(extra["image_id"]) == {"set5/bird"} and len(extra) == 4 and extra_methods == methods and scale == 4
+    assert set(extra["image_id"]) == {"set5/bird"} and len(extra) == 4 and extra_methods == methods and scale == 3
+    assert got_labels == labels
     ((dist,), _), = c["distribution_plot"]
     assert dist == [("Bilinear", [("a", 24.0), (HOSTILE, 25.0)]), ("Bicubic", [("a", 25.0), (HOSTILE, 26.0)]),
                     ("SRCNN", [("a", 26.0), (HOSTILE, 27.0)]), ("SRGAN", [("a", 26.5), (HOSTILE, 27.5)])]
     ((history, run, run_id, got_labels), _), = c["_trend"]
     assert run_id == "night-7" and sorted(history["method"]) == sorted(methods)  # tonight, added in memory
+    assert run.run_id == "night-7" and got_labels == labels
     assert list(history.sort_values("method")["mean_psnr_y"]) == [25.5, 24.5, 26.5, 27.0]
     ((curves_run, got_labels), _), = c["_curves_card"]
-    assert curves_run == rd
+    assert curves_run == rd and got_labels == labels
     ((full, got_methods, got_labels), _), = c["_per_image_table"]
     assert set(full["region"]) == {"full"} and list(dict.fromkeys(full["image_id"])) == ["a", HOSTILE]
+    assert got_methods == methods and got_labels == labels
     assert len(full) == 8
     sections = [(args[0], len(args[1]), args[2], args[5]) for args, _ in c["_image_section"]]
     assert sections == [("a", 8, methods, ("bicubic", "srgan")), (HOSTILE, 4, methods, ("bicubic", "srgan"))]
     assert c["_image_section"][0][0][4].embed is False
+    assert all(args[3] == labels for args, _ in c["_image_section"])
     ((run, df, got_methods, got_labels), _), = c["_run_card"]
-    assert len(df) == 12 and got_methods == methods
+    assert len(df) == 12 and got_methods == methods and got_labels == labels and run.run_id == "night-7"
     assert "copy_curves" not in c
 
 
@@ -565,23 +578,86 @@ def test_the_slider_pair_without_a_scored_model_and_without_bicubic(tmp_path, re
 
 
 def test_the_page_uses_the_history_given_and_its_regression_findings(tmp_path, recorded, monkeypatch):
-    found = []
+    found, read = [], []
     monkeypatch.setattr(html, "find_regressions", lambda *a: found.append(a) or [{"label": "x"}])
-    rows = _metric_rows()
-    rd = _write_run(tmp_path / "reports", rows, config={"eval": {"regression_tolerance_db": 0.3}})
-    history = pd.DataFrame([{"run_id": "night-7", "preset": "smoke", "dataset": "sample", "method": "bicubic",
-                             "started_at": pd.Timestamp("2026-03-01T02:00:00Z"), "mean_psnr_y": 1.0}])
-    monkeypatch.setattr(html, "read_history", lambda where: history if where == "elsewhere" else history[:0])
+    reports = tmp_path / "reports"
+    earlier = _write_run(reports, _metric_rows(), run_id="night-6")
+    rd = _write_run(reports, _metric_rows(), config={"eval": {"regression_tolerance_db": 0.3}})
+    history = pd.DataFrame([{"run_id": run_id, "preset": "smoke", "dataset": "sample", "method": "bicubic",
+                             "started_at": pd.Timestamp("2026-03-01T02:00:00Z"), "mean_psnr_y": 1.0}
+                            for run_id in ("night-6", "night-7")])
+
+    def read_history(where):
+        read.append(where)
+        return history if where == "elsewhere" else history[:1]
+
+    monkeypatch.setattr(html, "read_history", read_history)
     html.render_report(rd, history_path="elsewhere")
     ((got, run_id, tolerance, metrics_of), ) = found
+    assert read == ["elsewhere"]
     assert got is history and run_id == "night-7" and tolerance == 0.3  # already there: not added again
-    assert list(metrics_of("night-7")["method"].unique()) == ["bicubic", "bilinear", "srcnn", "srgan"]
     assert recorded["_regression_banner"] == [(([{"label": "x"}],), {})]
+    # tonight's rows come from memory (the validation split only), earlier nights' from their folders
+    assert len(metrics_of("night-7")) == 12 and set(metrics_of("night-7")["split"]) == {"validation"}
+    assert len(metrics_of("night-6")) == 16 and metrics_of("night-6")["run_id"].unique().tolist() == ["night-6"]
+    assert earlier.metrics.is_file()
+
     found.clear()
     recorded.clear()
-    html.render_report(rd)  # its own root: an empty history, tonight added in memory
+    read.clear()
+    html.render_report(rd)  # its own root, which has only night-6 in its history: tonight is added in memory
+    assert read == [reports]
     ((got, run_id, tolerance, _), ) = found
-    assert sorted(got["method"]) == ["bicubic", "bilinear", "srcnn", "srgan"] and len(got) == 4
+    assert list(got.index) == list(range(5))
+    assert got["run_id"].tolist() == ["night-6"] + ["night-7"] * 4
+    assert sorted(got["method"][1:]) == ["bicubic", "bilinear", "srcnn", "srgan"]
+    ((trend_history, *_), _), = recorded["_trend"]
+    assert trend_history is got
+
+
+def test_a_run_without_run_json_takes_its_id_dataset_and_scale_from_the_rows(tmp_path, recorded):
+    rd = _write_run(tmp_path / "reports", _metric_rows(scale=2, dataset="rows-ds"), run_json=False)
+    page = html.render_report(rd).read_text()
+    assert "<h1>Super-resolution x2 report\n<span class=\"mono\">night-7</span></h1>" in page
+    assert '<p class="muted">custom preset · dataset rows-ds\n· 2 validation images · started ' in page
+    ((extra, extra_methods, labels, scale), _), = recorded["extra_sets_section"]
+    assert scale == 4  # no scale in any record: x4, the project's scale
+    no_dataset = _write_run(tmp_path / "other", _metric_rows(dataset="rows-ds"), dataset="")
+    assert "smoke preset · dataset rows-ds\n" in html.render_report(no_dataset).read_text()
+
+
+def test_an_empty_run_renders_a_page_that_says_so(tmp_path, recorded, monkeypatch):
+    monkeypatch.setattr(html, "find_regressions", lambda *a: pytest.fail("nothing to compare"))
+    rd = _write_run(tmp_path / "reports", [], dataset="", scale=None, preset="custom")
+    page = html.render_report(rd).read_text()
+    assert "<h1>Super-resolution x report\n" in page
+    assert '<p class="muted">custom preset · dataset \n· 0 validation images · started ' in page
+    assert "BT.601 luma,\n px border cropped" in page
+    assert recorded["_regression_banner"] == [(([],), {})]
+
+
+def test_the_slider_compares_bicubic_with_the_best_scored_model(tmp_path, recorded):
+    rows = _metric_rows(extra_models={"srresnet": 25.8})  # means: srresnet 26.3, srcnn 26.5, srgan 27.0
+    rd = _write_run(tmp_path / "reports", rows)
+    html.render_report(rd)
+    assert {args[5] for args, _ in recorded["_image_section"]} == {("bicubic", "srgan")}
+    recorded.clear()
+    rd = _write_run(tmp_path / "other", [r for r in rows if r["method"] != "srgan"])
+    html.render_report(rd)
+    assert {args[5] for args, _ in recorded["_image_section"]} == {("bicubic", "srcnn")}
+
+
+@pytest.mark.parametrize(("height", "width", "zoom"), [(24, 100, 4), (100, 24, 4), (20, 30, 8)])
+def test_the_slider_is_zoomed_to_fit_480_pixels(tmp_path, height, width, zoom):
+    rd = RunDir(tmp_path, "r1")
+    _png_files(rd.path, "a", "c", ["bicubic", "srcnn"])
+    rows = pd.DataFrame([{"region": "c", "method": m, "psnr_rgb": 20.0, "ssim_rgb": 0.5, "psnr_y": 21.0,
+                          "ssim_y": 0.5, "seconds": 0.0, "height": height, "width": width, "top": 0, "left": 0,
+                          "crop_border": 4} for m in ("bicubic", "srcnn")])
+    got = html._image_section("a", rows, ["bicubic", "srcnn"], {"bicubic": "B", "srcnn": "S"},
+                              html._Images(rd, False), ("bicubic", "srcnn"))
+    assert f'<div class="slider" style="width:{width * zoom}px">' in got
+    assert f'width="{width * zoom}" height="{height * zoom}" alt="S">' in got
 
 
 def test_a_folder_without_metrics_is_named(tmp_path):
