@@ -80,7 +80,7 @@ def test_a_second_trainer_waits_for_the_holder_and_says_for_whom(tmp_path, caplo
     thread = threading.Thread(target=second_run)
     thread.start()
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 10
         while waiting not in caplog.messages and time.monotonic() < deadline:
             time.sleep(0.02)
         assert caplog.messages == [waiting]
