@@ -43,7 +43,14 @@ class DataConfig(_Section):
         0.0, ge=0, description="reject patches whose HR gray std is below this (0 keeps all)"
     )
     num_shards: int = Field(4, ge=1)
+    compression: Literal["gzip", "none"] = Field(
+        "gzip", description="TFRecord shards: 'gzip' (~1/3 smaller on photos) or 'none' (2-4x faster to read; "
+        "BENCHMARKS.md figure 1); decides the patch folder, not the models")
     seed: int = 0
+
+    def fingerprint_payload(self) -> dict[str, Any]:
+        """What of this section decides a trained model: the patches' content, not their encoding."""
+        return self.model_dump(mode="json", exclude={"compression"})
 
     @field_validator("dataset")
     @classmethod
@@ -173,7 +180,8 @@ class EvalConfig(_Section):
     crops: list[CropSpec] = Field(default_factory=list)
     auto_crops: int = Field(2, ge=0, description="crops per image placed where HR detail is highest")
     auto_crop_size: int = Field(96, ge=8)
-    tile_size: int = Field(128, ge=8, description="LR tile side for whole-image inference")
+    tile_size: int = Field(128, ge=8, description="LR tile side for whole-image inference: no tile window "
+                           "holds more pixels than this square grown by tile_pad (bounds memory)")
     tile_pad: int = Field(24, ge=0, description="LR context around each tile, cropped after inference")
     chunk_size: int = Field(8, ge=1, description="validation images per upscale-and-score task")
     regression_tolerance_db: float = Field(0.1, ge=0, description="Y-PSNR (dB) a model may lose, on average, "
@@ -275,7 +283,12 @@ class PipelineConfig(_Section):
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     def data_fingerprint(self) -> str:
-        return self.fingerprint("data")
+        """The patch folder's identity: the data section, plus the shard encoding when not gzip (so
+        folders made before the setting existed keep their names)."""
+        base = self.fingerprint("data")
+        if self.data.compression == "gzip":
+            return base
+        return hashlib.sha256(f"{base}:{self.data.compression}".encode()).hexdigest()[:12]
 
     def model_fingerprint(self, model: str) -> str:
         """What decides a trained model: the data, its sections and the shared train settings.
@@ -366,7 +379,8 @@ def _div2k() -> dict[str, Any]:
         "preset": "div2k",
         "require_gpu": True,  # days of training: a worker without a GPU stops at once (--allow-cpu)
         "data": {"dataset": "div2k", "hr_patch_size": 96, "patches_per_image": 128,
-                 "val_patches_per_image": 4, "flat_patch_std": 2.0, "num_shards": 32},
+                 "val_patches_per_image": 4, "flat_patch_std": 2.0, "num_shards": 32,
+                 "compression": "none"},  # GPU steps outrun inflating GZIP shards (BENCHMARKS.md figure 1)
         "srcnn": {"filters": (128, 64), "kernel_sizes": (9, 5, 5), "residual": False,
                   "steps": 100_000, "batch_size": 16,
                   "lr": {"kind": "step", "initial": 1e-3, "boundaries": [60_000, 90_000]}},

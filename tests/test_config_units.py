@@ -117,11 +117,26 @@ def test_train_fingerprint_payload_drops_retention_and_scratch_init():
     assert TrainConfig(keep_runs=9).fingerprint_payload() == payload
 
 
+def test_shard_compression_names_the_patch_folder_but_not_the_models():
+    gzip = load_config("smoke")
+    none = load_config("smoke", ["data.compression=none"])
+    assert DataConfig().compression == "gzip" and load_config("div2k").data.compression == "none"
+    assert gzip.data.fingerprint_payload() == {k: v for k, v in gzip.data.model_dump(mode="json").items()
+                                               if k != "compression"}
+    # gzip folders keep the names they had before the setting existed; 'none' gets its own
+    assert gzip.data_fingerprint() == gzip.fingerprint("data")
+    assert none.data_fingerprint() == hashlib.sha256(f"{gzip.fingerprint('data')}:none".encode()).hexdigest()[:12]
+    for name in ("srcnn", "srresnet", "srgan"):
+        assert none.model_fingerprint(name) == gzip.model_fingerprint(name)
+    with pytest.raises(ValidationError, match="compression"):
+        DataConfig(compression="zlib")
+
+
 def test_fingerprint_is_the_sha256_of_the_sorted_section_payloads():
     cfg = load_config("smoke")
     names = ("data", "srcnn", "srresnet", "srgan", "train", "eval")
-    payload = {n: (cfg.train.fingerprint_payload() if n == "train" else getattr(cfg, n).model_dump(mode="json"))
-               for n in names}
+    payload = {n: (getattr(cfg, n).fingerprint_payload() if n in ("train", "data")
+                   else getattr(cfg, n).model_dump(mode="json")) for n in names}
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     assert cfg.fingerprint() == hashlib.sha256(blob.encode()).hexdigest()[:12]
     data_blob = json.dumps({"data": payload["data"]}, sort_keys=True, separators=(",", ":"))

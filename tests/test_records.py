@@ -192,6 +192,34 @@ def test_augmentation_applies_the_same_transform_to_lr_and_hr(smoke_patches):
     assert changed > 0
 
 
+def test_augmentation_draws_all_eight_transforms(smoke_patches):
+    """Over 256 augmented pairs every flip/rotation turns up (a draw of 2 kinds, or a table whose
+    rows coincide, would not), and each lookup row is the numpy transform it stands for."""
+    from sr_core.records import _dihedral_table
+
+    img = np.arange(5 * 5).reshape(5, 5)
+    expected = [img[:, ::-1] if t & 1 else img for t in range(8)]
+    expected = [e[::-1] if t & 2 else e for t, e in enumerate(expected)]
+    expected = [e.T if t & 4 else e for t, e in enumerate(expected)]
+    table = _dihedral_table(5)
+    assert table.shape == (8, 25) and table.dtype == np.int32
+    for t in range(8):
+        np.testing.assert_array_equal(img.reshape(-1)[table[t]].reshape(5, 5), expected[t])
+    assert len({tuple(row) for row in table}) == 8
+
+    _, patch_dir, _ = smoke_patches
+    ds = patch_dataset(patch_dir, "train", batch_size=8, shuffle_buffer=1, augment=True, seed=5)
+    plain = patch_dataset(patch_dir, "train", batch_size=8, shuffle_buffer=1, augment=False)
+    kinds = set()
+    for (_, hr), (_, hr0) in zip(ds.take(32), plain.take(32)):
+        for a, b in zip(hr.numpy(), hr0.numpy()):
+            matches = {k for k, v in enumerate(_dihedral(b)) if np.array_equal(v, a)}
+            assert matches, "an augmented patch is none of the 8 flips/rotations of its source"
+            if len(matches) == 1:
+                kinds |= matches
+    assert len(kinds) == 8
+
+
 def _dihedral(img):
     out = []
     for t in (False, True):
@@ -281,3 +309,41 @@ def test_failures_leave_nothing_half_written(tmp_path):
         prepare_patches(cfg)
     patches = tmp_path / "data" / "patches"
     assert not patches.exists() or list(patches.iterdir()) == []
+
+
+def test_uncompressed_shards_hold_the_same_pairs_and_old_manifests_read_as_gzip(smoke_patches, tmp_path):
+    """``data.compression=none`` writes plain TFRecords (readable without GZIP) in their own folder,
+    with the same pairs as the GZIP ones; a manifest written before the setting existed (no
+    ``compression`` key) is read as GZIP; an unknown value is a named error."""
+    import json
+
+    import tensorflow as tf
+
+    from sr_core.records import compression
+
+    cfg, gz_dir, _ = smoke_patches
+    none_cfg = load_config("smoke", ["data.compression=none"], data_dir=tmp_path / "data")
+    raw_dir = prepare_patches(none_cfg)
+    manifest = read_manifest(raw_dir)
+    assert raw_dir.name != gz_dir.name and manifest["compression"] == "NONE" and compression(manifest) == ""
+    assert read_manifest(gz_dir)["compression"] == "GZIP"
+    shard = raw_dir / manifest["splits"]["train"]["shards"][0]["file"]
+    assert sum(1 for _ in tf.data.TFRecordDataset(str(shard))) == manifest["splits"]["train"]["shards"][0]["records"]
+    with pytest.raises(tf.errors.DataLossError):
+        list(tf.data.TFRecordDataset(str(shard), compression_type="GZIP"))
+    assert verify_shards(raw_dir) == verify_shards(gz_dir)
+    key = lambda r: (r["image_id"], r["y"], r["x"])  # noqa: E731
+    for split in ("train", "validation"):
+        ours = sorted(iter_patch_records(raw_dir, split), key=key)
+        theirs = sorted(iter_patch_records(gz_dir, split), key=key)
+        assert [key(r) for r in ours] == [key(r) for r in theirs]
+        assert all(np.array_equal(a["hr"], b["hr"]) and np.array_equal(a["lr"], b["lr"]) for a, b in zip(ours, theirs))
+    lr, hr = next(iter(patch_dataset(raw_dir, "train", batch_size=4, augment=False, shuffle_buffer=1)))
+    assert lr.shape == (4, 8, 8, 3) and hr.dtype == tf.float32
+
+    legacy = dict(read_manifest(gz_dir))
+    del legacy["compression"]
+    assert compression(legacy) == "GZIP"
+    with pytest.raises(PatchDataError, match="manifest compression 'ZLIB' is not GZIP or NONE"):
+        compression({**legacy, "compression": "ZLIB"})
+    assert json.loads((raw_dir / "manifest.json").read_text())["data_config"]["compression"] == "none"
