@@ -66,32 +66,52 @@ def plan_tiles(height: int, width: int, tile_size: int, tile_pad: int) -> Iterat
 
 def plan_uniform_tiles(height: int, width: int, tile_size: int, tile_pad: int) -> list[Tile]:
     """Tiles whose input windows all have one shape, so one compiled model function (and one batch
-    shape) serves every tile of an image.
+    shape) serves every tile of an image, chosen to compute as little as possible.
 
-    Each side is split into ``ceil(side / tile_size)`` cores of nearly equal length (at most
-    ``tile_size``, so no thin leftover tile pays a full window), and every window is its core grown by
-    ``tile_pad`` on both sides (the whole side if the image is smaller). A window that would cross the
-    image edge slides back inside instead of shrinking: its core keeps at least ``tile_pad`` pixels of
-    real context towards the inside, and the image edge stays at the window edge, where the model's
-    zero padding falls as it does for the whole image.
+    Memory is set by a window's area, so ``tile_size`` bounds it: no window holds more pixels than a
+    ``tile_size`` square grown by ``tile_pad`` on every side. Within that bound the grid (rows x
+    columns of nearly equal cores) with the least total window area wins, i.e. the least computation
+    spent on overlapping context; on a tie, fewer tiles. A side split once needs no context, so a
+    510x339 image at 256:24 runs as 1x3 windows of 339x218 (1.28x its pixels), not 2x2 of 218x303
+    (1.53x). A window that would cross the image edge slides back inside instead of shrinking: its
+    core keeps at least ``tile_pad`` pixels of real context towards the inside, and the image edge
+    stays at the window edge, where the model's zero padding falls as it does for the whole image.
     """
     if tile_size <= 0:
         raise ValueError(f"tile_size must be positive, got {tile_size}")
-
-    def split(side: int) -> tuple[list[tuple[int, int, int]], int]:
-        count = -(-side // tile_size)
-        core = -(-side // count)
-        window = min(side, core + 2 * tile_pad)
-        spans = []
-        for start in range(0, side, core):
-            end = min(start + core, side)
-            spans.append((start, end, min(max(0, start - tile_pad), side - window)))
-        return spans, window
-
-    rows, win_h = split(height)
-    cols, win_w = split(width)
+    budget = (tile_size + 2 * tile_pad) ** 2
+    rows, cols = min(_grids(height, width, budget, tile_pad))[2:]
+    row_spans, win_h = _spans(height, rows, tile_pad)
+    col_spans, win_w = _spans(width, cols, tile_pad)
     return [Tile(top, left, bottom, right, in_top, in_left, in_top + win_h, in_left + win_w)
-            for top, bottom, in_top in rows for left, right, in_left in cols]
+            for top, bottom, in_top in row_spans for left, right, in_left in col_spans]
+
+
+def _window(side: int, count: int, pad: int) -> int:
+    """The window length when ``side`` is cut into ``count`` nearly equal cores grown by ``pad``."""
+    return min(side, -(-side // count) + 2 * pad)
+
+
+def _grids(height: int, width: int, budget: int, pad: int) -> Iterator[tuple[int, int, int, int]]:
+    """(total window area, tiles, rows, columns) of every row count with the fewest columns whose
+    windows stay within ``budget`` pixels. One-pixel cores always fit, as budget >= (1 + 2 pad)^2."""
+    for rows in sorted({-(-height // -(-height // n)) for n in range(1, height + 1)}):
+        win_h = _window(height, rows, pad)
+        widest = budget // win_h
+        if width <= widest:
+            cols = 1
+        elif widest - 2 * pad >= 1:
+            cols = -(-width // (widest - 2 * pad))
+        else:
+            continue
+        yield rows * cols * win_h * _window(width, cols, pad), rows * cols, rows, cols
+
+
+def _spans(side: int, count: int, pad: int) -> tuple[list[tuple[int, int, int]], int]:
+    """(core start, core end, window start) for ``count`` cores along ``side``, and the window length."""
+    core, window = -(-side // count), _window(side, count, pad)
+    return [(start, min(start + core, side), min(max(0, start - pad), side - window))
+            for start in range(0, side, core)], window
 
 
 def run_tiled(model_fn: ModelFn, lr: np.ndarray, scale: int, tile_size: int | None,

@@ -415,13 +415,15 @@ def test_to_uint8_rounds_half_to_even_and_clips():
 
 def test_plan_uniform_tiles_exact_layout():
     T = upscale.Tile
-    tiles = upscale.plan_uniform_tiles(70, 45, 32, 8)
-    rows = [(0, 24, 0), (24, 48, 16), (48, 70, 30)]  # 3 cores of ~24, windows of 40 sliding inside
-    cols = [(0, 23, 0), (23, 45, 6)]                 # 2 cores of ~23, windows of 39
-    assert tiles == [T(t, l, b, r, it, il, it + 40, il + 39) for t, b, it in rows for l, r, il in cols]
+    # budget 48^2 = 2304 px per window: 2 rows x 1 column of 51x45 (4590 px in all) beat 3x2 of 40x39
+    # (9360) and 1 row x 3 columns of 70x31 (6510); the second window slides up to end at the edge
+    assert upscale.plan_uniform_tiles(70, 45, 32, 8) == [T(0, 0, 35, 45, 0, 0, 51, 45), T(35, 0, 70, 45, 19, 0, 70, 45)]
+    # the benchmark's DIV2K-size LR image at the div2k preset's 256:24: 1x3 windows of 339x218
+    assert upscale.plan_uniform_tiles(339, 510, 256, 24) == [
+        T(0, 0, 339, 170, 0, 0, 339, 218), T(0, 170, 339, 340, 0, 146, 339, 364), T(0, 340, 339, 510, 0, 292, 339, 510)]
     assert upscale.plan_uniform_tiles(10, 12, 32, 8) == [T(0, 0, 10, 12, 0, 0, 10, 12)]
-    assert upscale.plan_uniform_tiles(64, 64, 32, 0) == [T(t, l, t + 32, l + 32, t, l, t + 32, l + 32)
-                                                         for t in (0, 32) for l in (0, 32)]
+    # equal areas and counts (2x2 of 32x32, 1x4, 4x1): the fewest rows wins
+    assert upscale.plan_uniform_tiles(64, 64, 32, 0) == [T(0, l, 64, l + 16, 0, l, 64, l + 16) for l in (0, 16, 32, 48)]
     for bad in (0, -4):
         with pytest.raises(ValueError, match=f"^tile_size must be positive, got {bad}$"):
             upscale.plan_uniform_tiles(10, 10, bad, 2)
@@ -460,7 +462,7 @@ def test_run_tiled_checks_shapes():
     with pytest.raises(ValueError, match=r"^the model turned a 12x12 LR input into \(24, 24\), expected 48x48 "
                                          r"\(x4\); is it an x4 model\?$"):
         upscale.run_tiled(_box_x2, lr, 4, None, 0)
-    with pytest.raises(ValueError, match=r"^the model turned a 8x8 LR input into \(16, 16\), expected 32x32"):
+    with pytest.raises(ValueError, match=r"^the model turned a 12x5 LR input into \(24, 10\), expected 48x20"):
         upscale.run_tiled(_box_x2, lr, 4, tile_size=6, tile_pad=1)
 
 

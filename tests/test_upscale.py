@@ -25,12 +25,34 @@ def test_uniform_tiles_share_one_window_shape_and_keep_their_context():
     seen = np.zeros((h, w), int)
     tiles = upscale.plan_uniform_tiles(h, w, size, pad)
     shapes = {(t.in_bottom - t.in_top, t.in_right - t.in_left) for t in tiles}
-    assert shapes == {(24 + 2 * pad, 23 + 2 * pad)}  # rows: 3 cores of 24 (not 32+32+6), columns 2 of 23
+    assert shapes == {(35 + 2 * pad, 45)}  # 2 rows of 35 (+ context), the full width needs none
     for t in tiles:
         seen[t.top:t.bottom, t.left:t.right] += 1
         assert 0 <= t.in_top and t.in_bottom <= h and 0 <= t.in_left and t.in_right <= w
         assert t.top - t.in_top >= min(pad, t.top) and t.in_bottom - t.bottom >= min(pad, h - t.bottom)
-        assert t.bottom - t.top <= size and t.right - t.left <= size
+        assert t.left - t.in_left >= min(pad, t.left) and t.in_right - t.right >= min(pad, w - t.right)
+        assert (t.in_bottom - t.in_top) * (t.in_right - t.in_left) <= (size + 2 * pad) ** 2
+    assert (seen == 1).all()
+
+
+@pytest.mark.parametrize("h, w, size, pad", [(339, 510, 256, 24), (540, 960, 256, 24), (70, 45, 32, 8),
+                                             (123, 7, 10, 3), (50, 50, 4, 6), (31, 97, 16, 0)])
+def test_uniform_tiles_compute_the_least_area_any_grid_allows(h, w, size, pad):
+    """Brute force over every rows x columns grid of equal cores: none within the window budget
+    computes fewer pixels than the plan, and every plan covers the image once within the budget."""
+    def window(side, n):
+        return min(side, -(-side // n) + 2 * pad)
+
+    budget = (size + 2 * pad) ** 2
+    best = min(len(range(0, h, -(-h // r))) * len(range(0, w, -(-w // c))) * window(h, r) * window(w, c)
+               for r in range(1, h + 1) for c in range(1, w + 1) if window(h, r) * window(w, c) <= budget)
+    tiles = upscale.plan_uniform_tiles(h, w, size, pad)
+    area = sum((t.in_bottom - t.in_top) * (t.in_right - t.in_left) for t in tiles)
+    assert area == best
+    seen = np.zeros((h, w), int)
+    for t in tiles:
+        seen[t.top:t.bottom, t.left:t.right] += 1
+        assert (t.in_bottom - t.in_top) * (t.in_right - t.in_left) <= budget
     assert (seen == 1).all()
 
 

@@ -250,8 +250,8 @@ def upscale(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if needed).")] = Path("upscaled"),
     scale: Annotated[int, typer.Option("--scale", min=2, max=8, help="Upscale factor; must match the "
                      "model's.")] = 4,
-    tile: Annotated[int, typer.Option("--tile", min=0, help="LR tile side for bounded-memory inference "
-                    "(0 = whole image at once).")] = 128,
+    tile: Annotated[int, typer.Option("--tile", min=0, help="LR tile side for bounded-memory inference: "
+                    "no tile window holds more pixels than this square plus its pad (0 = whole image at once).")] = 128,
     tile_pad: Annotated[int, typer.Option("--tile-pad", min=0, help="LR context pixels around each tile, "
                         "cropped after inference; raised to the model's receptive field when smaller.")] = 24,
     data_dir: DataDir = None,
