@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="srbench-bench-") as tmp:
         for name in names:
-            ctx = suite.Context(smoke=args.smoke, workdir=Path(tmp) / name, repeat=1 if args.smoke else args.repeat)
+            ctx = suite.Context(smoke=args.smoke, workdir=Path(tmp) / name, repeat=1 if args.smoke else args.repeat,
+                                out=args.out)
             ctx.workdir.mkdir(parents=True)
             print(f"\n== {name} ==", flush=True)
             start = time.perf_counter()

@@ -6,38 +6,83 @@ leaves the models' quality unchanged. Runs the quick preset once (10+ minutes on
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 
-from benchmarks.suite import DATASETS, NOT_MEASURED, ROOT, Context, Figure
+from benchmarks.suite import DATASETS, NOT_MEASURED, ROOT, Context, Figure, run_id_now
+from sr_core.atomic import write_json
 
 FIGURE_IDS = ["8"]
 TARGET_S = 8 * 60
 
 
-def held_out_scores(cfg, step_of: dict[str, int]) -> dict[str, list[float]]:
+HELD_OUT_FILE = "held_out.json"
+MODELS = ("srcnn", "srresnet", "srgan")
+
+
+def held_out_scores(cfg) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Per-image Y-PSNR on Set5 + Set14 of bicubic and of the models the run registered last, and
+    each method's label: ``({method: {"Set5/baby.png": dB}}, {method: label})``."""
     from sr_core import metrics
-    from sr_core.export import find_export
     from sr_core.images import read_image
+    from sr_core.registry import ModelNotFoundError, resolve_model
     from sr_core.resize import downscale, modcrop
     from sr_core.upscale import make_upscaler
 
     upscalers = {"bicubic": make_upscaler("bicubic", 4)}
-    for name, step in step_of.items():
-        found = find_export(cfg, name, step)
-        if found is not None:
-            upscalers[name] = make_upscaler(name, 4, model_path=found.path, tile_size=cfg.eval.tile_size,
-                                            tile_pad=cfg.eval.tile_pad)
-    scores: dict[str, list[float]] = {m: [] for m in upscalers}
+    for name in MODELS:
+        try:
+            path = resolve_model(cfg.data_dir, f"{name}@latest")
+        except ModelNotFoundError:
+            continue
+        upscalers[name] = make_upscaler(name, 4, model_path=path, tile_size=cfg.eval.tile_size,
+                                        tile_pad=cfg.eval.tile_pad)
+    scores: dict[str, dict[str, float]] = {m: {} for m in upscalers}
     for dataset in ("Set5", "Set14"):
         for path in sorted((DATASETS / dataset).iterdir()):
             hr = modcrop(read_image(path), 4)
             lr = downscale(hr, 4)
             for method, up in upscalers.items():
-                scores[method].append(metrics.psnr_y(hr, up(lr), 4))
-    return scores
+                scores[method][f"{dataset}/{path.name}"] = float(metrics.psnr_y(hr, up(lr), 4))
+    return scores, {m: up.label for m, up in upscalers.items()}
+
+
+def _commit() -> str:
+    from sr_core.provenance import git_state
+
+    commit, dirty = git_state(ROOT)
+    return f"{(commit or 'unknown')[:12]}{' (with uncommitted changes)' if dirty else ''}"
+
+
+def _interval(cmp) -> str:
+    return f"{cmp.mean:+.3f} [{cmp.low:+.3f}, {cmp.high:+.3f}] ({cmp.wins} / {cmp.losses})"
+
+
+def held_out_rows(scores: dict[str, dict[str, float]], labels: dict[str, str], previous: dict | None
+                  ) -> tuple[list[list], list[str]]:
+    """One row per method: mean, paired difference vs bicubic and vs the previous run's same model
+    (same images), each with its 95% bootstrap interval and wins / losses."""
+    from sr_core.stats import paired_bootstrap
+
+    images = sorted(scores["bicubic"])
+    old_scores = (previous or {}).get("scores", {})
+    rows, notes = [], []
+    for method, per_image in scores.items():
+        values = [per_image[i] for i in images]
+        vs_bicubic = "–" if method == "bicubic" else _interval(
+            paired_bootstrap(values, [scores["bicubic"][i] for i in images]))
+        old = old_scores.get(method, {})
+        if sorted(old) == images:
+            vs_previous = _interval(paired_bootstrap(values, [old[i] for i in images]))
+        else:
+            vs_previous = "–"
+            if previous is not None and method != "bicubic":
+                notes.append(f"{method}: the previous run has no scores on the same images")
+        rows.append([labels[method], sum(values) / len(values), vs_bicubic, vs_previous])
+    return rows, notes
 
 
 def _failed(ctx: Context, wall: float, proc, reports_dir) -> Figure:
@@ -58,7 +103,6 @@ def run(ctx: Context) -> list[Figure]:
         return [ctx.figure("8", status=NOT_MEASURED,
                            summary="not measured at smoke sizes: it trains the quick preset (10+ minutes)")]
     from sr_core.config import load_config
-    from sr_core.stats import paired_bootstrap
 
     data_dir, reports_dir = ctx.workdir / "data", ctx.workdir / "reports"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
@@ -74,7 +118,7 @@ def run(ctx: Context) -> list[Figure]:
     cfg = load_config("quick", data_dir=data_dir, reports_dir=reports_dir)
     fig.summary = (f"One cold run from fresh data and report folders: {wall / 60:.1f} min (target 8). Load average "
                    "during the run is in the header; the run is not repeated (it trains three models).")
-    fig.limits = ("Training is ~90% of the run (quick preset: 800 + 500 + 150 steps; figure 2 gives the step "
+    fig.limits = "" if fig.met else ("Training is ~90% of the run (quick preset: 800 + 500 + 150 steps; figure 2 gives the step "
                   "times); on a quiet 2-core machine the lead measured 11.0 min before this work, of which "
                   "the Prefect start 23 s, evaluation 8 s. The remaining lever is the per-step cost of the "
                   "quick networks' convolutions on 2 cores, which the presets' model quality fixes; this "
@@ -82,17 +126,18 @@ def run(ctx: Context) -> list[Figure]:
     if not (DATASETS / "Set5").is_dir():
         fig.notes.append(f"held-out check not run: {DATASETS} is absent")
         return [fig]
-    scores = held_out_scores(cfg, {m: getattr(cfg, m).steps for m in ("srcnn", "srresnet", "srgan")})
-    fig.columns = ["method", "mean Y-PSNR Set5+Set14 (19 images)", "vs bicubic dB", "95% interval", "wins / losses"]
-    for method, values in scores.items():
-        if method == "bicubic":
-            fig.rows.append([method, sum(values) / len(values), 0.0, "–", "–"])
-            continue
-        cmp = paired_bootstrap(values, scores["bicubic"])
-        fig.rows.append([method, sum(values) / len(values), cmp.mean, f"[{cmp.low:+.3f}, {cmp.high:+.3f}]",
-                         f"{cmp.wins} / {cmp.losses}"])
-    fig.notes.append("vs the previous implementation: training code and presets are unchanged by the speed work "
-                     "(the trainers, losses and schedules are the same code), and CPU training is deterministic "
-                     "from the config's seeds, so the same models come out; the held-out numbers above are the "
-                     "reference for later changes.")
+    scores, labels = held_out_scores(cfg)
+    store = (ctx.out or ctx.workdir) / HELD_OUT_FILE
+    previous = json.loads(store.read_text()) if store.is_file() else None
+    fig.columns = ["method", "mean Y-PSNR Set5+Set14 (19 images)", "vs bicubic dB [95% interval] (wins / losses)",
+                   "vs the previous run's model dB [95% interval] (wins / losses)"]
+    fig.rows, missing = held_out_rows(scores, labels, previous)
+    fig.notes.extend(missing)
+    if previous is not None:
+        fig.notes.append(f"Previous run: commit {previous.get('commit')} on {previous.get('date')} "
+                         f"({HELD_OUT_FILE}); this run: commit {_commit()}. A model whose interval vs the previous "
+                         "run lies below zero got worse; one that contains zero is unchanged within noise.")
+    if len(scores) < 1 + len(MODELS):
+        fig.notes.append(f"not scored (no registered export): {', '.join(m for m in MODELS if m not in scores)}")
+    write_json(store, {"date": run_id_now(), "commit": _commit(), "labels": labels, "scores": scores})
     return [fig]

@@ -141,6 +141,7 @@ class Context:
     smoke: bool
     workdir: Path
     repeat: int = 3
+    out: Path | None = None  # the results folder (results.json); figures may keep files beside it
     warmup: int = 1
     log: Callable[[str], None] = print
 
