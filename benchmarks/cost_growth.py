@@ -56,7 +56,7 @@ def run(ctx: Context) -> list[Figure]:
     for mp in ((0.05, 0.1) if ctx.smoke else (0.5, 1.0, 2.0, 4.0)):
         sh = int(round((mp * 1e6 / 1.5) ** 0.5 / 4)) * 4
         sw = int(round(sh * 1.5 / 4)) * 4
-        seconds, _ = ctx.median(lambda: evaluate_one((sh, sw, 0)))
+        seconds, _ = ctx.median(lambda: evaluate_one((sh, sw, 0, 0)))
         xs.append(sh * sw / 1e6)
         ys.append(seconds)
     a, b = _fit(xs, ys)
