@@ -5,6 +5,7 @@ from figure 3 (they run on the GPU in the div2k preset)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -46,7 +47,8 @@ def evaluate_one(args: tuple[int, int, int, int]) -> float:
 
 def images_per_minute(ctx: Context, h: int, w: int, images: int, workers: int, threads: int = 1) -> float:
     jobs = [(h, w, seed, threads) for seed in range(images)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawned, not forked: a forked child of this TensorFlow/OpenCV process hangs in cv2.setNumThreads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         list(pool.map(evaluate_one, jobs[:workers]))  # warm-up: imports in every worker
 
         def run():
