@@ -71,9 +71,10 @@ def plan_uniform_tiles(height: int, width: int, tile_size: int, tile_pad: int) -
     Memory is set by a window's area, so ``tile_size`` bounds it: no window holds more pixels than a
     ``tile_size`` square grown by ``tile_pad`` on every side. Within that bound the grid (rows x
     columns of nearly equal cores) with the least total window area wins, i.e. the least computation
-    spent on overlapping context; on a tie, fewer tiles. A side split once needs no context, so a
-    510x339 image at 256:24 runs as 1x3 windows of 339x218 (1.28x its pixels), not 2x2 of 218x303
-    (1.53x). A window that would cross the image edge slides back inside instead of shrinking: its
+    spent on overlapping context; on a tie, fewer tiles, then fewer rows. A side split once needs no
+    context and a side split in two needs it on the inner side only, so a 510x339 image at 256:24
+    runs as 2x2 windows of 194x279 (1.25x its pixels), not 2x2 of 218x303 (1.53x). A window that
+    would cross the image edge slides back inside instead of shrinking: its
     core keeps at least ``tile_pad`` pixels of real context towards the inside, and the image edge
     stays at the window edge, where the model's zero padding falls as it does for the whole image.
     """
@@ -88,8 +89,9 @@ def plan_uniform_tiles(height: int, width: int, tile_size: int, tile_pad: int) -
 
 
 def _window(side: int, count: int, pad: int) -> int:
-    """The window length when ``side`` is cut into ``count`` nearly equal cores grown by ``pad``."""
-    return min(side, -(-side // count) + 2 * pad)
+    """The window length when ``side`` is cut into ``count`` nearly equal cores grown by ``pad``:
+    on both sides, except with two cores, which each touch an image edge and need it on one side."""
+    return min(side, -(-side // count) + (pad if count == 2 else 2 * pad))
 
 
 def _grids(height: int, width: int, budget: int, pad: int) -> Iterator[tuple[int, int, int, int]]:

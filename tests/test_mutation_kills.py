@@ -415,12 +415,15 @@ def test_to_uint8_rounds_half_to_even_and_clips():
 
 def test_plan_uniform_tiles_exact_layout():
     T = upscale.Tile
-    # budget 48^2 = 2304 px per window: 2 rows x 1 column of 51x45 (4590 px in all) beat 3x2 of 40x39
-    # (9360) and 1 row x 3 columns of 70x31 (6510); the second window slides up to end at the edge
-    assert upscale.plan_uniform_tiles(70, 45, 32, 8) == [T(0, 0, 35, 45, 0, 0, 51, 45), T(35, 0, 70, 45, 19, 0, 70, 45)]
-    # the benchmark's DIV2K-size LR image at the div2k preset's 256:24: 1x3 windows of 339x218
+    # budget 48^2 = 2304 px per window: 2 rows x 1 column of 43x45 (35 + 8 px of context on the inner side
+    # only: both touch an image edge; 3870 px in all) beat 3x2 of 40x39 (9360) and 1x3 of 70x31 (6510);
+    # the second window slides up to end at the edge
+    assert upscale.plan_uniform_tiles(70, 45, 32, 8) == [T(0, 0, 35, 45, 0, 0, 43, 45), T(35, 0, 70, 45, 27, 0, 70, 45)]
+    # the benchmark's DIV2K-size LR image at the div2k preset's 256:24: 2x2 windows of 194x279 (1.25x its
+    # pixels; 1x3 of 339x218 would be 1.28x)
     assert upscale.plan_uniform_tiles(339, 510, 256, 24) == [
-        T(0, 0, 339, 170, 0, 0, 339, 218), T(0, 170, 339, 340, 0, 146, 339, 364), T(0, 340, 339, 510, 0, 292, 339, 510)]
+        T(0, 0, 170, 255, 0, 0, 194, 279), T(0, 255, 170, 510, 0, 231, 194, 510),
+        T(170, 0, 339, 255, 145, 0, 339, 279), T(170, 255, 339, 510, 145, 231, 339, 510)]
     assert upscale.plan_uniform_tiles(10, 12, 32, 8) == [T(0, 0, 10, 12, 0, 0, 10, 12)]
     # equal areas and counts (2x2 of 32x32, 1x4, 4x1): the fewest rows wins
     assert upscale.plan_uniform_tiles(64, 64, 32, 0) == [T(0, l, 64, l + 16, 0, l, 64, l + 16) for l in (0, 16, 32, 48)]
@@ -462,7 +465,7 @@ def test_run_tiled_checks_shapes():
     with pytest.raises(ValueError, match=r"^the model turned a 12x12 LR input into \(24, 24\), expected 48x48 "
                                          r"\(x4\); is it an x4 model\?$"):
         upscale.run_tiled(_box_x2, lr, 4, None, 0)
-    with pytest.raises(ValueError, match=r"^the model turned a 12x5 LR input into \(24, 10\), expected 48x20"):
+    with pytest.raises(ValueError, match=r"^the model turned a 7x7 LR input into \(14, 14\), expected 28x28"):
         upscale.run_tiled(_box_x2, lr, 4, tile_size=6, tile_pad=1)
 
 

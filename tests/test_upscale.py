@@ -25,7 +25,7 @@ def test_uniform_tiles_share_one_window_shape_and_keep_their_context():
     seen = np.zeros((h, w), int)
     tiles = upscale.plan_uniform_tiles(h, w, size, pad)
     shapes = {(t.in_bottom - t.in_top, t.in_right - t.in_left) for t in tiles}
-    assert shapes == {(35 + 2 * pad, 45)}  # 2 rows of 35 (+ context), the full width needs none
+    assert shapes == {(35 + pad, 45)}  # 2 rows of 35 (+ context on the inner side), the full width needs none
     for t in tiles:
         seen[t.top:t.bottom, t.left:t.right] += 1
         assert 0 <= t.in_top and t.in_bottom <= h and 0 <= t.in_left and t.in_right <= w
@@ -40,8 +40,8 @@ def test_uniform_tiles_share_one_window_shape_and_keep_their_context():
 def test_uniform_tiles_compute_the_least_area_any_grid_allows(h, w, size, pad):
     """Brute force over every rows x columns grid of equal cores: none within the window budget
     computes fewer pixels than the plan, and every plan covers the image once within the budget."""
-    def window(side, n):
-        return min(side, -(-side // n) + 2 * pad)
+    def window(side, n):  # two cores each touch an image edge: context on one side is enough
+        return min(side, -(-side // n) + (pad if n == 2 else 2 * pad))
 
     budget = (size + 2 * pad) ** 2
     best = min(len(range(0, h, -(-h // r))) * len(range(0, w, -(-w // c))) * window(h, r) * window(w, c)
