@@ -4,13 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PRESET ?= quick
 
-.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke lock mutation
+.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke lock mutation mutation-tf
 
 help:
 	@echo "make run    - set up .venv and run the nightly pipeline on the offline 'quick' preset"
 	@echo "make test   - set up .venv (and headless Chromium) and run the whole test suite"
 	@echo "make test-fast - the suite without slow/browser tests"
 	@echo "make mutation - mutmut over the core modules (MUTATE='sr_core.metrics*' for one), kill rate per module"
+	@echo "make mutation-tf - mutmut over the TensorFlow-dependent functions (checkpoints, load_model), apart: slower"
 	@echo "make lock   - re-pin every installed package into constraints.txt (used by make setup and the Dockerfile)"
 	@echo "make bench  - run every benchmark (issue 12's figures) and regenerate BENCHMARKS.md (about an hour on 2 cores)"
 	@echo "make bench-smoke - the benchmark suite at tiny sizes (seconds): checks it runs, writes to $(BENCH_SMOKE_OUT)"
@@ -53,6 +54,11 @@ MUTATION_JOBS ?= 2
 mutation: setup
 	$(BIN)/mutmut run --max-children $(MUTATION_JOBS) $(foreach m,$(MUTATE),'$(m)')
 	$(BIN)/python tests/mutation_summary.py --survivors
+
+# The TensorFlow-dependent functions (Checkpoints, checkpoint_problem, load_model): mutmut's forkserver
+# isolation in a scratch copy, each mutant importing TensorFlow itself (about 10 minutes on 2 cores).
+mutation-tf: setup
+	$(BIN)/python tests/mutation_tf.py --jobs $(MUTATION_JOBS)
 
 BENCH_SMOKE_OUT ?= /tmp/srbench-bench-smoke
 BENCH_ARGS ?=

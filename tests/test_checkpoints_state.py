@@ -141,3 +141,17 @@ def test_a_restore_error_is_reported_by_type_and_first_line_cut_at_300(tmp_path,
         assert fresh.restore() == 0
     assert _messages(caplog)[0] == (f"checkpoint {tmp_path / 'ckpt' / 'ckpt-10'} is unreadable (AssertionError: "
                                   f"{shown}); moving it aside and trying the previous one")
+
+
+def test_a_checkpoint_damaged_in_its_second_variable_restores_nothing(tmp_path):
+    first, second = tf.Variable(np.full(64, 10.0, np.float32)), tf.Variable(np.full(64, 10.5, np.float32))
+    Checkpoints(tmp_path, first=first, second=second).save(10, 1.0)
+    data = next((tmp_path / "ckpt").glob("ckpt-10.data-*"))
+    raw = bytearray(data.read_bytes())
+    at = raw.find(np.full(64, 10.5, np.float32).tobytes())
+    assert at >= 0
+    raw[at + 8] ^= 0xFF  # same size, one byte of the second variable
+    data.write_bytes(bytes(raw))
+    first2, second2 = tf.Variable(np.full(64, -1.0, np.float32)), tf.Variable(np.full(64, -1.0, np.float32))
+    assert Checkpoints(tmp_path, first=first2, second=second2).restore() == 0
+    assert first2.numpy().tolist() == [-1.0] * 64 and second2.numpy().tolist() == [-1.0] * 64  # not half restored

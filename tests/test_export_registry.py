@@ -90,3 +90,28 @@ def test_resolve_model_says_what_to_run_when_nothing_is_registered(tmp_path):
         resolve_model(tmp_path, "srgan")
     with pytest.raises(ModelNotFoundError, match="neither a model name"):
         resolve_model(tmp_path, tmp_path / "missing.keras")
+
+
+def test_load_model_takes_the_file_or_a_folder_holding_exactly_one(tmp_path):
+    import keras
+
+    inp = keras.Input((None, None, 3))
+    model = keras.Model(inp, keras.layers.Rescaling(2.0)(inp))
+    folder = tmp_path / "export"
+    folder.mkdir()
+    model.save(folder / "m.keras")
+    (folder / "m.json").write_text("{}")
+    x = np.arange(12, dtype=np.float32).reshape(1, 2, 2, 3)
+    for where in (folder, folder / "m.keras", str(folder)):
+        np.testing.assert_array_equal(load_model(where)(x).numpy(), x * 2.0)
+    with pytest.raises(FileNotFoundError) as caught:
+        load_model(folder / "other.keras")
+    assert str(caught.value) == f"model file {folder / 'other.keras'} does not exist"
+    (folder / "n.keras").write_bytes((folder / "m.keras").read_bytes())
+    with pytest.raises(FileNotFoundError) as caught:
+        load_model(folder)
+    assert str(caught.value) == f"{folder} holds 2 .keras files; give the file itself"
+    (tmp_path / "empty-dir").mkdir()
+    with pytest.raises(FileNotFoundError) as caught:
+        load_model(tmp_path / "empty-dir")
+    assert str(caught.value) == f"{tmp_path / 'empty-dir'} holds 0 .keras files; give the file itself"

@@ -139,16 +139,12 @@ class Checkpoints:
                 os.replace(path, aside / f"{path.name}.{stamp}")
         remaining = list(reversed(keep))  # oldest first, as the manager keeps them
         if remaining:
-            # With their save times (and the state's preserved mark) the new manager lists the kept
-            # checkpoints again, restores from them and deletes them in turn; without, it would treat
-            # them as preserved: never listed, never deleted.
-            state = tf.train.get_checkpoint_state(str(self.directory / "ckpt"))
-            saved = dict(zip(state.all_model_checkpoint_paths, state.all_model_checkpoint_timestamps)) if state else {}
-            preserved = state.last_preserved_timestamp if state else 0.0
+            # Save times above the preserved mark make the new manager list the kept checkpoints again
+            # (restore candidates, deleted in turn); without them it treats them as preserved forever.
+            now = time.time()
             tf.compat.v1.train.update_checkpoint_state(
                 str(self.directory / "ckpt"), remaining[-1], all_model_checkpoint_paths=remaining,
-                all_model_checkpoint_timestamps=[max(saved.get(p, time.time()), preserved + 1) for p in remaining],
-                last_preserved_timestamp=preserved)
+                all_model_checkpoint_timestamps=[now] * len(remaining), last_preserved_timestamp=now - 1)
         else:
             (self.directory / "ckpt" / "checkpoint").unlink(missing_ok=True)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory / "ckpt"),
