@@ -502,3 +502,15 @@ def test_data_value_for_sorting():
     assert report_html.data_value(1.23456789) == "1.234568" and report_html.data_value(7) == "7.000000"
     assert report_html.data_value(None) == "" and report_html.data_value(float("nan")) == ""
     assert report_html.data_value(float("inf")) == "inf" and report_html.data_value(float("-inf")) == "-inf"
+
+
+def test_psnr_outside_the_strip_path_scalars_broadcasts_empties_and_one_row_images():
+    # 0-d and broadcasting inputs take the one-pass mean; an empty one is NaN; a 1-row image the strips
+    assert metrics.psnr(np.array(5.0), np.array(3.0)) == 10.0 * math.log10(255.0 ** 2 / 4.0)
+    a = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    b = np.array([1.0, 1.0, 1.0])
+    assert metrics.psnr(a, b) == 10.0 * math.log10(255.0 ** 2 / ((0 + 1 + 4 + 9 + 16 + 25) / 6))
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        assert math.isnan(metrics.psnr(np.zeros((0, 3)), np.zeros((0, 3))))
+    row = np.array([[[10, 20, 30], [40, 50, 60]]], dtype=np.uint8)
+    assert metrics.psnr(row, row + 2) == 10.0 * math.log10(255.0 ** 2 / 4.0)
