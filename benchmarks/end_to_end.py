@@ -135,8 +135,10 @@ def run(ctx: Context) -> list[Figure]:
     fig.notes.extend(missing)
     if previous is not None:
         fig.notes.append(f"Previous run: commit {previous.get('commit')} on {previous.get('date')} "
-                         f"({HELD_OUT_FILE}); this run: commit {_commit()}. A model whose interval vs the previous "
-                         "run lies below zero got worse; one that contains zero is unchanged within noise.")
+                         f"({HELD_OUT_FILE}); this run: commit {_commit()}. The intervals hold both models fixed: they "
+                         "say whether these two models differ on these images, not whether a code change matters "
+                         "beyond training noise (a different seed alone moves the quick SRCNN by up to 0.1 dB; "
+                         "benchmarks/seed_spread.json).")
     if len(scores) < 1 + len(MODELS):
         fig.notes.append(f"not scored (no registered export): {', '.join(m for m in MODELS if m not in scores)}")
     write_json(store, {"date": run_id_now(), "commit": _commit(), "labels": labels, "scores": scores})
