@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PRESET ?= quick
 
-.PHONY: run test test-fast test-slow setup setup-browser clean help bench bench-smoke lock mutation mutation-tf
+.PHONY: run test test-fast test-slow setup setup-browser setup-bench clean help bench bench-smoke lock mutation mutation-tf
 
 help:
 	@echo "make run    - set up .venv and run the nightly pipeline on the offline 'quick' preset"
@@ -13,7 +13,8 @@ help:
 	@echo "make mutation - mutmut over the core modules (MUTATE='sr_core.metrics*' for one), kill rate per module"
 	@echo "make mutation-tf - mutmut over the TensorFlow-dependent functions (checkpoints, load_model), apart: slower"
 	@echo "make lock   - re-pin every installed package into constraints.txt (used by make setup and the Dockerfile)"
-	@echo "make bench  - run every benchmark (issue 12's figures) and regenerate BENCHMARKS.md (about an hour on 2 cores)"
+	@echo "make bench  - run every benchmark (issue 12's figures) and regenerate BENCHMARKS.md (about 25 minutes on 2 cores;"
+	@echo "              first installs the PyTorch peer, the 'bench' extra: ~4 GB with PyPI's CUDA wheels; NO_TORCH=1 skips it)"
 	@echo "make bench-smoke - the benchmark suite at tiny sizes (seconds): checks it runs, writes to $(BENCH_SMOKE_OUT)"
 
 $(BIN)/srbench: pyproject.toml constraints.txt
@@ -63,7 +64,10 @@ mutation-tf: setup
 BENCH_SMOKE_OUT ?= /tmp/srbench-bench-smoke
 BENCH_ARGS ?=
 
-bench: setup
+setup-bench: setup
+	$(if $(NO_TORCH),@echo "NO_TORCH set: the training figure runs without its PyTorch peer",$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,docker,bench]')
+
+bench: setup-bench
 	$(BIN)/python -m benchmarks --out benchmarks --markdown BENCHMARKS.md $(BENCH_ARGS)
 
 bench-smoke: setup
