@@ -13,8 +13,9 @@ FIGURE_IDS = ["growth"]
 
 
 def _fit(xs, ys) -> tuple[float, float]:
+    """(a, b) of the least-squares line ``y = a + b x``."""
     slope, intercept = np.polyfit(np.asarray(xs, float), np.asarray(ys, float), 1)
-    return float(slope), float(intercept)
+    return float(intercept), float(slope)
 
 
 def run(ctx: Context) -> list[Figure]:

@@ -80,3 +80,10 @@ def test_make_targets_run_the_suite():
     assert out.returncode == 0, out.stderr
     assert "-m benchmarks --out benchmarks --markdown BENCHMARKS.md" in out.stdout
     assert "-m benchmarks --smoke --fresh --out" in out.stdout
+
+
+def test_cost_growth_fits_intercept_then_slope():
+    from benchmarks.cost_growth import _fit
+
+    a, b = _fit([1, 2, 4, 6], [0.5 + 0.25 * x for x in (1, 2, 4, 6)])
+    assert (round(a, 12), round(b, 12)) == (0.5, 0.25)
