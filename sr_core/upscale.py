@@ -94,19 +94,22 @@ def _window(side: int, count: int, pad: int) -> int:
     return min(side, -(-side // count) + (pad if count == 2 else 2 * pad))
 
 
+def _counts(side: int) -> list[int]:
+    """Every distinct number of nearly equal cores a side can be cut into (cores of ceil(side / n))."""
+    return sorted({-(-side // -(-side // n)) for n in range(1, side + 1)})
+
+
 def _grids(height: int, width: int, budget: int, pad: int) -> Iterator[tuple[int, int, int, int]]:
-    """(total window area, tiles, rows, columns) of every row count with the fewest columns whose
-    windows stay within ``budget`` pixels. One-pixel cores always fit, as budget >= (1 + 2 pad)^2."""
-    for rows in sorted({-(-height // -(-height // n)) for n in range(1, height + 1)}):
+    """(total window area, tiles, rows, columns) of every grid whose windows stay within ``budget``
+    pixels (about 4 sqrt(height x width) grids to try). One-pixel cores always fit, as budget >=
+    (1 + 2 pad)^2."""
+    col_counts = _counts(width)
+    for rows in _counts(height):
         win_h = _window(height, rows, pad)
-        widest = budget // win_h
-        if width <= widest:
-            cols = 1
-        elif widest - 2 * pad >= 1:
-            cols = -(-width // (widest - 2 * pad))
-        else:
-            continue
-        yield rows * cols * win_h * _window(width, cols, pad), rows * cols, rows, cols
+        for cols in col_counts:
+            win_w = _window(width, cols, pad)
+            if win_h * win_w <= budget:
+                yield rows * cols * win_h * win_w, rows * cols, rows, cols
 
 
 def _spans(side: int, count: int, pad: int) -> tuple[list[tuple[int, int, int]], int]:
