@@ -35,32 +35,6 @@ def test_uniform_tiles_share_one_window_shape_and_keep_their_context():
     assert (seen == 1).all()
 
 
-_RANDOM_GRIDS = [tuple(int(v) for v in c) for c in zip(*(np.random.default_rng(7).integers(lo, hi, 200)
-                                                          for lo, hi in ((1, 41), (1, 41), (1, 21), (0, 9))))]
-
-
-@pytest.mark.parametrize("h, w, size, pad", [(339, 510, 256, 24), (540, 960, 256, 24), (70, 45, 32, 8),
-                                             (123, 7, 10, 3), (50, 50, 4, 6), (31, 97, 16, 0),
-                                             (29, 35, 5, 0), (32, 49, 15, 7), (38, 38, 13, 10)] + _RANDOM_GRIDS)
-def test_uniform_tiles_compute_the_least_area_any_grid_allows(h, w, size, pad):
-    """Brute force over every rows x columns grid of equal cores: none within the window budget
-    computes fewer pixels than the plan, and every plan covers the image once within the budget."""
-    def window(side, n):  # two cores each touch an image edge: context on one side is enough
-        return min(side, -(-side // n) + (pad if n == 2 else 2 * pad))
-
-    budget = (size + 2 * pad) ** 2
-    best = min(len(range(0, h, -(-h // r))) * len(range(0, w, -(-w // c))) * window(h, r) * window(w, c)
-               for r in range(1, h + 1) for c in range(1, w + 1) if window(h, r) * window(w, c) <= budget)
-    tiles = upscale.plan_uniform_tiles(h, w, size, pad)
-    area = sum((t.in_bottom - t.in_top) * (t.in_right - t.in_left) for t in tiles)
-    assert area == best
-    seen = np.zeros((h, w), int)
-    for t in tiles:
-        seen[t.top:t.bottom, t.left:t.right] += 1
-        assert (t.in_bottom - t.in_top) * (t.in_right - t.in_left) <= budget
-    assert (seen == 1).all()
-
-
 def test_run_tiled_batches_tiles_without_changing_the_result():
     calls = []
 
