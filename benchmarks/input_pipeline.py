@@ -13,28 +13,43 @@ FIGURE_IDS = ["1"]
 TARGET = 10_000
 
 
+def parse_one(manifest):
+    """The plain way to read a pair: one ``parse_single_example`` per record."""
+    import tensorflow as tf
+
+    hp, lp = manifest["hr_patch_size"], manifest["lr_patch_size"]
+    spec = {"lr": tf.io.FixedLenFeature([], tf.string), "hr": tf.io.FixedLenFeature([], tf.string)}
+
+    def parse(serialized):
+        feats = tf.io.parse_single_example(serialized, spec)
+        return (tf.reshape(tf.io.decode_raw(feats["lr"], tf.uint8), (lp, lp, 3)),
+                tf.reshape(tf.io.decode_raw(feats["hr"], tf.uint8), (hp, hp, 3)))
+
+    return parse
+
+
 def plain_reader(patch_dir, batch_size: int):
     import tensorflow as tf
 
-    from sr_core.records import _parser, _shard_paths, compression, read_manifest
+    from sr_core.records import _shard_paths, compression, read_manifest
 
     manifest = read_manifest(patch_dir)
     files = _shard_paths(patch_dir, manifest, "train")
     ds = tf.data.TFRecordDataset(files, compression_type=compression(manifest)).repeat()
-    return ds.map(_parser(manifest), num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return ds.map(parse_one(manifest), num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def raw_records(patch_dir, parse: bool):
     """The first stages alone: records read (and parsed), unbatched: where the time goes."""
     import tensorflow as tf
 
-    from sr_core.records import _parser, _shard_paths, compression, read_manifest
+    from sr_core.records import _shard_paths, compression, read_manifest
 
     manifest = read_manifest(patch_dir)
     ds = tf.data.TFRecordDataset(_shard_paths(patch_dir, manifest, "train"),
                                  compression_type=compression(manifest)).repeat()
     if parse:
-        ds = ds.map(_parser(manifest), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(parse_one(manifest), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(16).prefetch(tf.data.AUTOTUNE)  # batched only to amortise the Python iterator
 
 

@@ -190,7 +190,7 @@ def _manifest_base(cfg: PipelineConfig, source_description: dict) -> dict[str, A
         "lr_patch_size": data.lr_patch_size,
         "seed": data.seed,
         "data_config": data.model_dump(mode="json"),
-        "compression": COMPRESSIONS[data.compression] or "NONE",
+        "compression": data.compression.upper(),
         "record": {"lr": "bytes: raw uint8, shape lr_shape (h, w, 3), RGB",
                    "hr": "bytes: raw uint8, shape hr_shape (h, w, 3), RGB",
                    "lr_shape": "int64[3]", "hr_shape": "int64[3]", "image_id": "bytes (utf-8)",
@@ -300,7 +300,7 @@ def compression(manifest: dict[str, Any]) -> str:
     if value not in ("GZIP", "NONE"):
         raise PatchDataError(f"manifest compression {value!r} is not GZIP or NONE: delete the patch folder "
                              "and rerun 'srbench prepare'")
-    return "" if value == "NONE" else value
+    return COMPRESSIONS[value.lower()]
 
 
 def _valid_splits(splits: Any) -> bool:
@@ -477,21 +477,6 @@ def _verified_once(patch_dir: Path, split: str) -> dict[str, Any]:
     return manifest
 
 
-def _parser(manifest: dict[str, Any]):
-    import tensorflow as tf
-
-    hp, lp = manifest["hr_patch_size"], manifest["lr_patch_size"]
-    spec = {"lr": tf.io.FixedLenFeature([], tf.string), "hr": tf.io.FixedLenFeature([], tf.string)}
-
-    def parse(serialized):
-        feats = tf.io.parse_single_example(serialized, spec)
-        lr = tf.reshape(tf.io.decode_raw(feats["lr"], tf.uint8), (lp, lp, 3))
-        hr = tf.reshape(tf.io.decode_raw(feats["hr"], tf.uint8), (hp, hp, 3))
-        return lr, hr
-
-    return parse
-
-
 def _batch_parser(manifest: dict[str, Any]):
     """Parse a batch of serialized pairs at once (``parse_example``): one op per batch, not per pair."""
     import tensorflow as tf
@@ -635,7 +620,7 @@ def load_patches(patch_dir: str | Path, split: str = "validation", limit: int | 
     ds = tf.data.TFRecordDataset(files, compression_type=compression(manifest))
     if limit is not None:
         ds = ds.take(limit)
-    ds = ds.map(_parser(manifest)).batch(1024)
+    ds = ds.batch(1024).map(_batch_parser(manifest))
     lrs, hrs = [np.zeros((0, lp, lp, 3), np.uint8)], [np.zeros((0, hp, hp, 3), np.uint8)]
     try:
         for lr, hr in ds.as_numpy_iterator():
