@@ -74,9 +74,9 @@ def plan_uniform_tiles(height: int, width: int, tile_size: int, tile_pad: int) -
     spent on overlapping context; on a tie, fewer tiles, then fewer rows. A side split once needs no
     context and a side split in two needs it on the inner side only, so a 510x339 image at 256:24
     runs as 2x2 windows of 194x279 (1.25x its pixels), not 2x2 of 218x303 (1.53x). A window that
-    would cross the image edge slides back inside instead of shrinking: its
-    core keeps at least ``tile_pad`` pixels of real context towards the inside, and the image edge
-    stays at the window edge, where the model's zero padding falls as it does for the whole image.
+    would cross the image edge slides back inside instead of shrinking: its core keeps at least
+    ``tile_pad`` pixels of real context towards the inside, and the image edge stays at the window
+    edge, where the model's zero padding falls as it does for the whole image.
     """
     if tile_size <= 0:
         raise ValueError(f"tile_size must be positive, got {tile_size}")
