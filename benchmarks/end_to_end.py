@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.suite import DATASETS, NOT_MEASURED, ROOT, Context, Figure, run_id_now
+from benchmarks.suite import DATASETS, NOT_MEASURED, ROOT, Context, Figure, held_out_pairs, run_id_now
 from sr_core.atomic import write_json
 
 FIGURE_IDS = ["8"]
@@ -27,9 +27,7 @@ def held_out_scores(cfg) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
     """Per-image Y-PSNR on Set5 + Set14 of bicubic and of the models the run registered last, and
     each method's label: ``({method: {"Set5/baby.png": dB}}, {method: label})``."""
     from sr_core import metrics
-    from sr_core.images import read_image
     from sr_core.registry import ModelNotFoundError, resolve_model
-    from sr_core.resize import downscale, modcrop
     from sr_core.upscale import make_upscaler
 
     upscalers = {"bicubic": make_upscaler("bicubic", 4)}
@@ -42,9 +40,7 @@ def held_out_scores(cfg) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
                                         tile_pad=cfg.eval.tile_pad)
     scores: dict[str, dict[str, float]] = {m: {} for m in upscalers}
     for dataset in ("Set5", "Set14"):
-        for path in sorted((DATASETS / dataset).iterdir()):
-            hr = modcrop(read_image(path), 4)
-            lr = downscale(hr, 4)
+        for path, hr, lr in held_out_pairs(DATASETS / dataset):
             for method, up in upscalers.items():
                 scores[method][f"{dataset}/{path.name}"] = float(metrics.psnr_y(hr, up(lr), 4))
     return scores, {m: up.label for m, up in upscalers.items()}

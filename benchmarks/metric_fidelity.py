@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.suite import DATASETS, NOT_MEASURED, Context, Figure
+from benchmarks.suite import DATASETS, NOT_MEASURED, Context, Figure, held_out_pairs
 
 FIGURE_IDS = ["fidelity"]
 PUBLISHED = {"Set5": (28.42, 0.8104), "Set14": (26.00, 0.7027)}
@@ -16,13 +16,11 @@ PUBLISHED = {"Set5": (28.42, 0.8104), "Set14": (26.00, 0.7027)}
 
 def bicubic_baseline(folder, scale: int = 4, limit: int | None = None) -> list[float]:
     from sr_core import metrics
-    from sr_core.images import read_image
-    from sr_core.resize import downscale, modcrop, upscale
+    from sr_core.resize import upscale
 
     rows = []
-    for path in sorted(folder.iterdir())[:limit]:
-        hr = modcrop(read_image(path), scale)
-        s = metrics.score(hr, upscale(downscale(hr, scale), scale, "bicubic"), crop_border=scale)
+    for _, hr, lr in held_out_pairs(folder, scale, limit):
+        s = metrics.score(hr, upscale(lr, scale, "bicubic"), crop_border=scale)
         rows.append((s["psnr_y"], s["ssim_y"], s["psnr_rgb"], s["ssim_rgb"]))
     return [len(rows), *np.mean(rows, axis=0).tolist()]
 

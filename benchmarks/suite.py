@@ -11,7 +11,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +29,17 @@ def _datasets() -> Path:
 
 
 DATASETS = _datasets()
+
+
+def held_out_pairs(folder: Path, scale: int = 4, limit: int | None = None) -> Iterator[tuple[Path, Any, Any]]:
+    """Each image of a held-out folder, sorted: ``(path, HR modcropped to scale, LR)``, the LR made
+    as ``srbench degrade`` makes it (MATLAB bicubic)."""
+    from sr_core.images import read_image
+    from sr_core.resize import downscale, modcrop
+
+    for path in sorted(folder.iterdir())[:limit]:
+        hr = modcrop(read_image(path), scale)
+        yield path, hr, downscale(hr, scale)
 
 # The issue's table: id -> (title, target). Every run and every rendering covers all of them.
 FIGURES: dict[str, tuple[str, str]] = {
