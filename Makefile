@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PRESET ?= quick
+# Disk the install needs: .venv is 3.3 GB, plus pip's unpacking room.
+MIN_FREE_GB ?= 4
 
 .PHONY: run test test-fast test-slow setup setup-browser setup-bench clean help bench bench-smoke lock mutation mutation-tf
 
@@ -19,6 +21,10 @@ help:
 
 $(BIN)/srbench: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
+	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); [ "$$free" -ge $(MIN_FREE_GB) ] || { \
+	  echo "error: $(VENV) needs about $(MIN_FREE_GB) GB of disk (TensorFlow is 2 GB of it), but only $$free GB" \
+	       "is free under $$(pwd); free some (old clones' .venv folders, ~/.cache/pip) or set MIN_FREE_GB=0 to try anyway" >&2; \
+	  exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,docker]'
