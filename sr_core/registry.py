@@ -502,11 +502,14 @@ def resolve_model(data_dir: str | Path, name_or_path: str | Path, track: str | N
         found = sorted(path.glob("*.keras"))
         if len(found) == 1:
             return found[0]
+        raise ModelNotFoundError(
+            f"folder {str(path)!r} holds {len(found) or 'no'} .keras files"
+            + (f" ({', '.join(f.name for f in found)})" if found else "") + "; give the model file itself")
     if path.is_file():
         return path
     raise ModelNotFoundError(
-        f"{name_or_path!r} is neither a model name ({', '.join(MODEL_NAMES)}, optionally with @champion, @latest "
-        "or @<run_id>) nor an existing .keras file")
+        f"{str(name_or_path)!r} is neither a model name ({', '.join(MODEL_NAMES)}, optionally with @champion, "
+        "@latest or @<run_id>) nor an existing .keras file")
 
 
 def list_models(data_dir: str | Path) -> list[RegisteredModel]:

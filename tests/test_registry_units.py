@@ -598,11 +598,18 @@ def test_paths_resolve_to_themselves_and_anything_else_is_explained(tmp_path, mo
     assert registry.resolve_model(tmp_path / "data", "~/one") == folder / "m.keras"
     (folder / "n.keras").write_bytes(b"k")
     names = ", ".join(MODEL_NAMES)
-    for bad in (folder, tmp_path / "nothing.keras", "bicubic"):
+    for bad in (tmp_path / "nothing.keras", "bicubic"):
         with pytest.raises(registry.ModelNotFoundError) as caught:
             registry.resolve_model(tmp_path / "data", bad)
-        assert str(caught.value) == (f"{bad!r} is neither a model name ({names}, optionally with @champion, "
+        assert str(caught.value) == (f"'{bad}' is neither a model name ({names}, optionally with @champion, "
                                      "@latest or @<run_id>) nor an existing .keras file")
+    with pytest.raises(registry.ModelNotFoundError) as caught:
+        registry.resolve_model(tmp_path / "data", folder)
+    assert str(caught.value) == f"folder '{folder}' holds 2 .keras files (m.keras, n.keras); give the model file itself"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(registry.ModelNotFoundError) as caught:
+        registry.resolve_model(tmp_path / "data", tmp_path / "empty")
+    assert str(caught.value) == f"folder '{tmp_path / 'empty'}' holds no .keras files; give the model file itself"
 
 
 def test_list_models_shows_every_export_with_its_status_champion_and_verdict(tmp_path):
