@@ -278,6 +278,23 @@ def write_run_json(
     Existing wall times and notes are kept and merged, so steps can add theirs as they finish.
     """
     run = as_run_dir(run_dir)
+    return run.write_run(run_record(run, cfg, run_id, models=models, started_at=started_at,
+                                    wall_times=wall_times, notes=notes, extra=extra))
+
+
+def run_record(
+    run: RunDir,
+    cfg: PipelineConfig,
+    run_id: str,
+    *,
+    models: dict[str, str | Path] | None = None,
+    started_at: datetime | str | None = None,
+    wall_times: dict[str, float] | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+    extra: dict[str, Any] | None = None,
+) -> RunRecord:
+    """The record :func:`write_run_json` writes: the run folder's ``run.json`` (if any) updated with
+    this config, these models, wall times and notes (merged with the old ones) and ``extra``."""
     old = run.read_run()
     methods, variant_notes = method_info(cfg, models or {})
     all_notes = list(old.notes) if old else []
@@ -289,7 +306,7 @@ def write_run_json(
     except Exception as exc:  # noqa: BLE001 - the description is informative only
         source = {"error": str(exc)}
     kept = old.model_dump() if old else {}
-    record = RunRecord.model_validate({
+    return RunRecord.model_validate({
         **kept,
         "run_id": run_id,
         "started_at": utc(started_at or (old.started_at if old else None)).isoformat(),
@@ -306,4 +323,3 @@ def write_run_json(
         "notes": all_notes,
         **(extra or {}),
     })
-    return run.write_run(record)

@@ -33,7 +33,8 @@ from typing import Any
 from sr_core import layout, lifecycle
 from sr_core.config import PipelineConfig
 from sr_core.champions import decide_promotions, with_champions
-from sr_core.evaluation import chunks, evaluate_images, evaluate_set, merge_metrics, validation_ids, write_run_json
+from sr_core.evaluation import (chunks, evaluate_images, evaluate_set, merge_metrics, run_record, validation_ids,
+                                 write_run_json)
 from sr_core.export import read_sidecar
 from sr_core.images import ImageReadError, check_min_size, read_image, write_image
 from sr_core.partsowner import owning_parts
@@ -76,8 +77,7 @@ def begin_evaluation(cfg: PipelineConfig, models: dict[str, str], run_id: str, *
         raise ValueError(f"the validation split of {cfg.data.dataset!r} has no images")
     extra = {**(extra or {}), "provenance": collect().model_dump(mode="json"),
              "validation_set": lifecycle.validation_set_fingerprint(ids)}
-    write_run_json(run, cfg, run_id, models=models, started_at=started_at, wall_times=wall_times, extra=extra)
-    record = run.read_run()
+    record = run_record(run, cfg, run_id, models=models, started_at=started_at, wall_times=wall_times, extra=extra)
     changes = lifecycle.changes_since(lifecycle.previous_comparable_run(cfg.reports_root, record), record)
     run.write_run(record.model_copy(update={"changes": changes}))
     return run, chunks(ids, cfg.eval.chunk_size)

@@ -186,3 +186,19 @@ def test_srbench_run_prints_the_verdicts_and_keeps_columns_for_champions():
     lines = text.splitlines()
     assert lines[-1] == "verdict srresnet (quick): reject, significantly worse"
     assert len({line.index("25.00") for line in lines[1:4]}) == 1  # the numbers stay in one column
+
+
+def test_begin_evaluation_writes_run_json_once_with_what_changed_since_the_previous_night(cfg, monkeypatch):
+    from sr_core import usecases
+    from sr_core.runrecords import RunDir
+
+    night(cfg, "night-1", 2.0)
+    written = []
+    real_write = RunDir.write_run
+    monkeypatch.setattr(RunDir, "write_run", lambda self, record: written.append(record) or real_write(self, record))
+    second = export(cfg, "night-2", 1.0)
+    run, chunks = usecases.begin_evaluation(cfg, {"srcnn": str(Path(cfg.data_dir) / second.path)}, "night-2")
+    (record,) = written
+    assert record.changes is not None and record.changes.previous_run_id == "night-1"
+    assert run.read_run() == record
+    assert [len(c) for c in chunks] == [4, 2]
