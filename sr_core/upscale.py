@@ -51,19 +51,6 @@ class Tile:
     in_right: int
 
 
-def plan_tiles(height: int, width: int, tile_size: int, tile_pad: int) -> Iterator[Tile]:
-    """Cover an LR image with core tiles of ``tile_size``; inputs grow by ``tile_pad``, clamped to it."""
-    if tile_size <= 0:
-        raise ValueError(f"tile_size must be positive, got {tile_size}")
-    for top in range(0, height, tile_size):
-        bottom = min(top + tile_size, height)
-        for left in range(0, width, tile_size):
-            right = min(left + tile_size, width)
-            yield Tile(top, left, bottom, right,
-                       max(0, top - tile_pad), max(0, left - tile_pad),
-                       min(height, bottom + tile_pad), min(width, right + tile_pad))
-
-
 def plan_uniform_tiles(height: int, width: int, tile_size: int, tile_pad: int) -> list[Tile]:
     """Tiles whose input windows all have one shape, so one compiled model function (and one batch
     shape) serves every tile of an image, chosen to compute as little as possible.

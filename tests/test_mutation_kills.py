@@ -427,20 +427,10 @@ def test_plan_uniform_tiles_exact_layout():
     assert upscale.plan_uniform_tiles(10, 12, 32, 8) == [T(0, 0, 10, 12, 0, 0, 10, 12)]
     # equal areas and counts (2x2 of 32x32, 1x4, 4x1): the fewest rows wins
     assert upscale.plan_uniform_tiles(64, 64, 32, 0) == [T(0, l, 64, l + 16, 0, l, 64, l + 16) for l in (0, 16, 32, 48)]
+    assert len(upscale.plan_uniform_tiles(3, 2, 1, 0)) == 6  # one-pixel tiles: each pixel its own core
     for bad in (0, -4):
         with pytest.raises(ValueError, match=f"^tile_size must be positive, got {bad}$"):
             upscale.plan_uniform_tiles(10, 10, bad, 2)
-        with pytest.raises(ValueError, match=f"^tile_size must be positive, got {bad}$"):
-            list(upscale.plan_tiles(10, 10, bad, 2))
-
-
-def test_plan_tiles_exact_layout():
-    tiles = list(upscale.plan_tiles(20, 13, 8, 3))
-    assert [(t.top, t.left, t.bottom, t.right) for t in tiles] == [
-        (0, 0, 8, 8), (0, 8, 8, 13), (8, 0, 16, 8), (8, 8, 16, 13), (16, 0, 20, 8), (16, 8, 20, 13)]
-    assert [(t.in_top, t.in_left, t.in_bottom, t.in_right) for t in tiles] == [
-        (0, 0, 11, 11), (0, 5, 11, 13), (5, 0, 19, 11), (5, 5, 19, 13), (13, 0, 20, 11), (13, 5, 20, 13)]
-    assert len(list(upscale.plan_tiles(3, 2, 1, 0))) == 6 and len(upscale.plan_uniform_tiles(3, 2, 1, 0)) == 6
 
 
 @pytest.mark.parametrize("tiles_per_batch", [1, 2, 4])

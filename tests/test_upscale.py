@@ -9,17 +9,6 @@ from sr_core import resize, upscale
 from tests.helpers_eval import save_tiny_model, textured_image, tiny_sr_model
 
 
-def test_plan_tiles_cover_the_image_once_and_stay_inside():
-    h, w = 70, 45
-    seen = np.zeros((h, w), int)
-    for t in upscale.plan_tiles(h, w, tile_size=32, tile_pad=8):
-        seen[t.top:t.bottom, t.left:t.right] += 1
-        assert 0 <= t.in_top <= t.top and t.bottom <= t.in_bottom <= h
-        assert 0 <= t.in_left <= t.left and t.right <= t.in_right <= w
-        assert t.top - t.in_top == min(8, t.top) and t.in_bottom - t.bottom == min(8, h - t.bottom)
-    assert (seen == 1).all()
-
-
 def test_uniform_tiles_share_one_window_shape_and_keep_their_context():
     h, w, size, pad = 70, 45, 32, 8
     seen = np.zeros((h, w), int)
