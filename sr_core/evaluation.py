@@ -262,24 +262,14 @@ def _model_config(sidecar: ExportSidecar | None, cfg: PipelineConfig) -> Pipelin
         return cfg
 
 
-def write_run_json(
-    run_dir: str | Path | RunDir,
-    cfg: PipelineConfig,
-    run_id: str,
-    *,
-    models: dict[str, str | Path] | None = None,
-    started_at: datetime | str | None = None,
-    wall_times: dict[str, float] | None = None,
-    notes: list[str] | tuple[str, ...] = (),
-    extra: dict[str, Any] | None = None,
-) -> Path:
-    """Write (or update) the run's ``run.json``: what was run, on what, with which models.
+def write_run_json(run_dir: str | Path | RunDir, cfg: PipelineConfig, run_id: str, **fields: Any) -> Path:
+    """Write (or update) the run's ``run.json``: what was run, on what, with which models (``fields``:
+    the keyword arguments of :func:`run_record`).
 
     Existing wall times and notes are kept and merged, so steps can add theirs as they finish.
     """
     run = as_run_dir(run_dir)
-    return run.write_run(run_record(run, cfg, run_id, models=models, started_at=started_at,
-                                    wall_times=wall_times, notes=notes, extra=extra))
+    return run.write_run(run_record(run, cfg, run_id, **fields))
 
 
 def run_record(
