@@ -40,14 +40,6 @@ def register(data_dir, name, run_id, **kw) -> registry.ExportRecord:
 DECISION = {"explanation": "numbers", "action": "promote"}
 
 
-def test_tracks_are_preset_plus_dataset():
-    assert registry.track_name("div2k", "div2k") == "div2k"
-    assert registry.track_name("smoke", "sample") == "smoke"
-    assert registry.track_name("quick", "folder:/home/me/photos/") == "quick@folder-photos"
-    assert registry.track_name("quick", "div2k") == "quick@div2k"
-    assert registry.track_name("custom", "sample") == "custom@sample"
-
-
 def test_the_first_model_of_a_track_becomes_champion_and_later_ones_are_challengers(tmp_path):
     first = register(tmp_path, "srgan", "night-1")
     second = register(tmp_path, "srgan", "night-2")

@@ -77,6 +77,7 @@ def test_track_names_and_the_order_tracks_are_listed_in():
     assert registry.track_name("quick", "sample") == "quick"
     assert registry.track_name("div2k", "div2k") == "div2k"
     assert registry.track_name("div2k", "sample") == "div2k@sample"
+    assert registry.track_name("quick", "div2k") == "quick@div2k"
     assert registry.track_name("quick", "folder:/home/me/photos/") == "quick@folder-photos"
     assert registry.track_name("custom", "sample") == "custom@sample"
     assert registry.track_of(load_config("smoke")) == "smoke"
