@@ -61,14 +61,17 @@ def code_fingerprint(packages: Iterable[str] = CODE_PACKAGES) -> str:
     return digest.hexdigest()[:16]
 
 
-def git_state(path: str | Path | None = None) -> tuple[str | None, bool | None]:
+def git_state(path: str | Path | None = None, *, ignore: Iterable[str] = ()) -> tuple[str | None, bool | None]:
     """``(commit, dirty)`` of the git clone holding ``path`` (this package by default), or
-    ``(None, None)`` when it is not in a clone or git is missing."""
+    ``(None, None)`` when it is not in a clone or git is missing. Changes to the files ``ignore``
+    names (paths from the clone's top) do not count as dirty."""
     where = Path(path) if path is not None else Path(__file__).resolve().parent
+    excluded = [f":(top,exclude){name}" for name in ignore]
     try:
         commit = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True,
                                 text=True, timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
+        status = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no",
+                                 "--", ":(top)", *excluded],
                                 capture_output=True, text=True, timeout=30, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None, None

@@ -42,12 +42,19 @@ def test_git_state_of_a_clone_and_outside_one(tmp_path):
     git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
     (repo / "a.txt").write_text("1")
-    subprocess.run([*git, "add", "a.txt"], check=True)
+    (repo / "sub").mkdir()
+    (repo / "sub" / "b.txt").write_text("1")
+    subprocess.run([*git, "add", "a.txt", "sub/b.txt"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
     head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    assert git_state(repo) == (head, False)
+    assert git_state(repo) == git_state(repo / "sub") == (head, False)
     (repo / "a.txt").write_text("2")
-    assert git_state(repo) == (head, True)
+    assert git_state(repo) == git_state(repo / "sub") == (head, True)
+    # ignored paths are named from the clone's top, wherever the clone is asked from
+    assert git_state(repo, ignore=["a.txt"]) == git_state(repo / "sub", ignore=["a.txt"]) == (head, False)
+    (repo / "sub" / "b.txt").write_text("2")
+    assert git_state(repo / "sub", ignore=["a.txt"]) == (head, True)
+    assert git_state(repo, ignore=["a.txt", "sub/b.txt"]) == (head, False)
     outside = tmp_path / "plain"
     outside.mkdir()
     assert git_state(outside) == (None, None)
