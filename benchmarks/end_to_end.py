@@ -66,7 +66,7 @@ def held_out_rows(scores: dict[str, dict[str, float]], labels: dict[str, str], p
 
     images = sorted(scores["bicubic"])
     old_scores = (previous or {}).get("scores", {})
-    rows, notes = [], []
+    rows, notes, unchanged = [], [], []
     for method, per_image in scores.items():
         values = [per_image[i] for i in images]
         vs_bicubic = "–" if method == "bicubic" else _interval(
@@ -74,11 +74,17 @@ def held_out_rows(scores: dict[str, dict[str, float]], labels: dict[str, str], p
         old = old_scores.get(method, {})
         if sorted(old) == images:
             vs_previous = _interval(paired_bootstrap(values, [old[i] for i in images]))
+            if method != "bicubic" and values == [old[i] for i in images]:
+                unchanged.append(labels[method])
         else:
             vs_previous = "–"
             if previous is not None and method != "bicubic":
                 notes.append(f"{method}: the previous run has no scores on the same images")
         rows.append([labels[method], sum(values) / len(values), vs_bicubic, vs_previous])
+    if unchanged:
+        notes.append(f"{', '.join(unchanged)}: the same Y-PSNR as the previous run's model on every image, to the "
+                     "last bit: training is deterministic on this CPU, so the same config and seed gave the same "
+                     "weights and the code between the two runs did not change what is trained.")
     return rows, notes
 
 

@@ -87,3 +87,23 @@ def test_cost_growth_fits_intercept_then_slope():
 
     a, b = _fit([1, 2, 4, 6], [0.5 + 0.25 * x for x in (1, 2, 4, 6)])
     assert (round(a, 12), round(b, 12)) == (0.5, 0.25)
+
+
+def test_held_out_rows_pair_each_model_with_bicubic_and_its_previous_run():
+    from benchmarks.end_to_end import held_out_rows
+
+    scores = {"bicubic": {"a": 20.0, "b": 22.0}, "srcnn": {"a": 21.0, "b": 23.5}, "srresnet": {"a": 21.5, "b": 22.5}}
+    labels = {"bicubic": "Bicubic", "srcnn": "SRCNN (x)", "srresnet": "SRResNet (y)"}
+    previous = {"scores": {"bicubic": {"a": 20.0, "b": 22.0}, "srcnn": {"a": 21.0, "b": 23.5},
+                           "srresnet": {"a": 21.0, "b": 23.0}}}
+    rows, notes = held_out_rows(scores, labels, previous)
+    assert [r[:2] for r in rows] == [["Bicubic", 21.0], ["SRCNN (x)", 22.25], ["SRResNet (y)", 22.0]]
+    assert rows[0][2] == "–" and rows[1][2].startswith("+1.250 [") and rows[1][2].endswith("(2 / 0)")
+    assert rows[1][3] == "+0.000 [+0.000, +0.000] (0 / 0)"
+    assert rows[2][3].startswith("+0.000 [") and rows[2][3].endswith("(1 / 1)")  # +0.5 and -0.5: not unchanged
+    (note,) = notes
+    assert note.startswith("SRCNN (x): the same Y-PSNR as the previous run's model on every image")
+    rows, notes = held_out_rows(scores, labels, {"scores": {"srcnn": {"a": 21.0}}})
+    assert [r[3] for r in rows] == ["–", "–", "–"]
+    assert notes == ["srcnn: the previous run has no scores on the same images",
+                     "srresnet: the previous run has no scores on the same images"]
