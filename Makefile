@@ -15,7 +15,7 @@ help:
 	@echo "make mutation - mutmut over the core modules (MUTATE='sr_core.metrics*' for one), kill rate per module"
 	@echo "make mutation-tf - mutmut over the TensorFlow-dependent functions (checkpoints, load_model), apart: slower"
 	@echo "make lock   - re-pin every installed package into constraints.txt (used by make setup and the Dockerfile)"
-	@echo "make bench  - run every benchmark (issue 12's figures) and regenerate BENCHMARKS.md (about 25 minutes on 2 cores;"
+	@echo "make bench  - run every benchmark (issue 12's figures) and regenerate BENCHMARKS.md (15 minutes on 2 cores;"
 	@echo "              first installs the PyTorch peer, the 'bench' extra: ~4 GB with PyPI's CUDA wheels; NO_TORCH=1 skips it)"
 	@echo "make bench-smoke - the benchmark suite at tiny sizes (seconds): checks it runs, writes to $(BENCH_SMOKE_OUT)"
 
