@@ -16,7 +16,7 @@ from sr_core.config import PRESET_NAMES, PipelineConfig, load_config, read_confi
 Preset = Annotated[
     Literal["smoke", "quick", "div2k"],
     typer.Option("--preset", "-p",
-                 help="Named settings: smoke = seconds, for tests; quick = about 7 min on a 2-core "
+                 help="Named settings: smoke = seconds, for tests; quick = about 5 min on a 2-core "
                  "CPU, offline (the README's 'make run'); div2k = the seed's settings on DIV2K, for "
                  "GPU workers."),
 ]
