@@ -194,15 +194,12 @@ print(json.dumps(measure_memory(name, h, w, tile, pad)))
 
 
 def memory(ctx: Context) -> Figure:
-    import inspect
-
+    from sr_core.catalog import DEFAULT_TILE_PAD, DEFAULT_TILE_SIZE
     from sr_core.config import load_config
-    from sr_core.upscale import make_upscaler
 
     cfg = load_config("div2k")
-    cli_tile = inspect.signature(make_upscaler).parameters["tile_size"].default  # srbench upscale's --tile
-    cli_pad = inspect.signature(make_upscaler).parameters["tile_pad"].default
-    tilings = [(16, 8)] if ctx.smoke else [(cli_tile, cli_pad), (cfg.eval.tile_size, cfg.eval.tile_pad)]
+    tilings = [(16, 8)] if ctx.smoke else [(DEFAULT_TILE_SIZE, DEFAULT_TILE_PAD),  # srbench upscale's
+                                           (cfg.eval.tile_size, cfg.eval.tile_pad)]
     big, small = ((36, 64), (18, 32)) if ctx.smoke else ((540, 960), (270, 480))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
     fig = ctx.figure("4", unit=f"MB peak RSS (worst model, 3840x2160, srbench upscale's default tiles "

@@ -203,6 +203,9 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 # What 'srbench upscale' uses without --model: the perceptually strongest model.
 DEFAULT_UPSCALE_MODEL = "srgan"
+# Its tiles without --tile/--tile-pad (LR pixels): sized for a laptop (BENCHMARKS.md figure 4).
+DEFAULT_TILE_SIZE = 128
+DEFAULT_TILE_PAD = 24
 INTERPOLATION_NAMES: tuple[str, ...] = tuple(INTERPOLATIONS)
 METHOD_NAMES: tuple[str, ...] = INTERPOLATION_NAMES + MODEL_NAMES
 # Report tables list the weakest baseline first, then the models in catalogue order.

@@ -221,8 +221,9 @@ def model_scale(model_fn: ModelFn) -> int:
     return out.shape[1] // 12
 
 
-def model_upscaler(path: str | Path, scale: int, *, name: str | None = None, tile_size: int | None = 128,
-                   tile_pad: int = 24, tiles_per_batch: int = 1) -> Upscaler:
+def model_upscaler(path: str | Path, scale: int, *, name: str | None = None,
+                   tile_size: int | None = catalog.DEFAULT_TILE_SIZE, tile_pad: int = catalog.DEFAULT_TILE_PAD,
+                   tiles_per_batch: int = 1) -> Upscaler:
     """Load a ``.keras`` model and wrap it for tiled whole-image inference."""
     path = Path(path)
     if not path.is_file():
@@ -318,7 +319,8 @@ def _through(layer, radius: int, factor: float) -> tuple[int, float]:
 
 
 def make_upscaler(method: str, scale: int, *, model_path: str | Path | None = None,
-                  tile_size: int | None = 128, tile_pad: int = 24) -> Upscaler:
+                  tile_size: int | None = catalog.DEFAULT_TILE_SIZE,
+                  tile_pad: int = catalog.DEFAULT_TILE_PAD) -> Upscaler:
     """``bicubic``/``bilinear``, or a model method backed by ``model_path``."""
     if catalog.is_interpolation(method):
         return interpolation_upscaler(method, scale)

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from sr_core.catalog import DEFAULT_UPSCALE_MODEL, METHOD_NAMES, is_interpolation
+from sr_core.catalog import DEFAULT_TILE_PAD, DEFAULT_TILE_SIZE, DEFAULT_UPSCALE_MODEL, METHOD_NAMES, is_interpolation
 from sr_core.numbers import fmt_number
 from srbench.commands.champions import Track
 from srbench.options import ConfigFile, DataDir, Dataset, Overrides, Preset, ReportsDir, build_config, fail
@@ -251,9 +251,9 @@ def upscale(
     scale: Annotated[int, typer.Option("--scale", min=2, max=8, help="Upscale factor; must match the "
                      "model's.")] = 4,
     tile: Annotated[int, typer.Option("--tile", min=0, help="LR tile side for bounded-memory inference: "
-                    "no tile window holds more pixels than this square plus its pad (0 = whole image at once).")] = 128,
+                    "no tile window holds more pixels than this square plus its pad (0 = whole image at once).")] = DEFAULT_TILE_SIZE,
     tile_pad: Annotated[int, typer.Option("--tile-pad", min=0, help="LR context pixels around each tile, "
-                        "cropped after inference; raised to the model's receptive field when smaller.")] = 24,
+                        "cropped after inference; raised to the model's receptive field when smaller.")] = DEFAULT_TILE_PAD,
     data_dir: DataDir = None,
     track: Track = None,
 ) -> None:
