@@ -73,8 +73,9 @@ def held_out_rows(scores: dict[str, dict[str, float]], labels: dict[str, str], p
             paired_bootstrap(values, [scores["bicubic"][i] for i in images]))
         old = old_scores.get(method, {})
         if sorted(old) == images:
-            vs_previous = _interval(paired_bootstrap(values, [old[i] for i in images]))
-            if method != "bicubic" and values == [old[i] for i in images]:
+            old_values = [old[i] for i in images]
+            vs_previous = _interval(paired_bootstrap(values, old_values))
+            if method != "bicubic" and values == old_values:
                 unchanged.append(labels[method])
         else:
             vs_previous = "–"
@@ -136,13 +137,14 @@ def run(ctx: Context) -> list[Figure]:
                    "vs the previous run's model dB [95% interval] (wins / losses)"]
     fig.rows, missing = held_out_rows(scores, labels, previous)
     fig.notes.extend(missing)
+    commit = _commit()
     if previous is not None:
         fig.notes.append(f"Previous run: commit {previous.get('commit')} on {previous.get('date')} "
-                         f"({HELD_OUT_FILE}); this run: commit {_commit()}. The intervals hold both models fixed: they "
+                         f"({HELD_OUT_FILE}); this run: commit {commit}. The intervals hold both models fixed: they "
                          "say whether these two models differ on these images, not whether a code change matters "
                          "beyond training noise (a different seed alone moves the quick SRCNN by up to 0.1 dB; "
                          "benchmarks/seed_spread.json).")
     if len(scores) < 1 + len(MODELS):
         fig.notes.append(f"not scored (no registered export): {', '.join(m for m in MODELS if m not in scores)}")
-    write_json(store, {"date": run_id_now(), "commit": _commit(), "labels": labels, "scores": scores})
+    write_json(store, {"date": run_id_now(), "commit": commit, "labels": labels, "scores": scores})
     return [fig]
