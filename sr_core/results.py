@@ -93,8 +93,6 @@ def asset_relpath(image_id: str, region: str, method: str) -> str:
     return f"{RunDir.IMAGES}/{slug(image_id)}/{slug(region)}__{slug(method)}.png"
 
 
-
-
 def metrics_table(rows: list[dict[str, Any]], notes: list[str] | tuple[str, ...] = ()) -> pa.Table:
     """Rows (dicts with the schema's columns) as a table of exactly ``METRICS_SCHEMA``."""
     table = pa.Table.from_pylist(rows, schema=METRICS_SCHEMA)

@@ -417,8 +417,6 @@ def test_the_run_card_lists_the_run_its_methods_wall_times_config_and_source():
     assert '<tr><td>Dataset</td><td class="mono" style="text-align:left"></td></tr>' in no_rows
 
 
-
-
 # --------------------------------------------------------------------------------------------------
 # The whole page: its frame, the order of the sections and what each one is given
 

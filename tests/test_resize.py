@@ -113,7 +113,6 @@ def test_rgb_channels_are_resized_independently():
         assert np.array_equal(out[..., c], downscale(img[..., c], 4))
 
 
-
 def _whole_image_imresize(img: np.ndarray, passes: list[tuple[int, int, float]], method: str) -> np.ndarray:
     """The definition without blocks: each (axis, length, scale) pass is one sparse product over the
     whole image, rounded to uint8 after each pass for uint8 input."""
