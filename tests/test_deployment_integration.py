@@ -70,16 +70,18 @@ def _cli(args: list[str], env: dict[str, str], timeout: float) -> subprocess.Com
                           timeout=timeout)
 
 
-def _read_deployment(api_url: str, flow: str, name: str) -> dict:
-    with urllib.request.urlopen(f"{api_url}/deployments/name/{flow}/{name}", timeout=10) as response:
+def _api(api_url: str, path: str, body: dict | None = None) -> dict | list:
+    """GET (or, with ``body``, POST) ``path`` of the server's REST API, decoded."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{api_url}{path}", data=data, method="GET" if body is None else "POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=20) as response:
         return json.loads(response.read())
 
 
-@pytest.fixture
-def prefect_env(tmp_path: Path) -> dict[str, str]:
-    port = _free_port()
-    home = tmp_path / "prefect-home"
-    home.mkdir()
+def isolated_prefect_env(home: Path, port: int) -> dict[str, str]:
+    """This process's environment without its PREFECT_* settings, for a server on ``127.0.0.1:port``
+    and its clients, with their own ``home`` (profiles, database) and no UI or analytics."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({
         "PREFECT_HOME": str(home),
@@ -90,6 +92,16 @@ def prefect_env(tmp_path: Path) -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
         "DO_NOT_TRACK": "1",
+    })
+    return env
+
+
+@pytest.fixture
+def prefect_env(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    env = isolated_prefect_env(home, _free_port())
+    env.update({
         # What a worker host sets: where its clone is, where artifacts go.
         "SRBENCH_PROJECT_DIR": str(ROOT),
         "SRBENCH_DATA_DIR": str(tmp_path / "data"),
@@ -118,7 +130,7 @@ def test_server_worker_deployment_cycle(prefect_env: dict[str, str], tmp_path: P
         assert deploy.returncode == 0, deploy.stdout + deploy.stderr
         for name in ("nightly/smoke", "nightly/nightly-div2k", "nightly/quick-cpu", "benchmark/benchmark-div2k"):
             assert name in deploy.stdout, name
-        nightly = _read_deployment(api_url, "nightly", "nightly-div2k")
+        nightly = _api(api_url, "/deployments/name/nightly/nightly-div2k")
         # Prefect 3 keeps a deployment's limit as a global concurrency limit named after it.
         assert nightly["global_concurrency_limit"]["limit"] == 1
         assert nightly["concurrency_options"]["collision_strategy"] == "ENQUEUE"

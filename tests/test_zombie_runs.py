@@ -12,13 +12,11 @@ A second worker (the host back) then runs the second night once the first is Cra
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.test_deployment_integration import PREFECT, _free_port, _start, _stop, _wait_healthy
+from tests.test_deployment_integration import (PREFECT, _api, _free_port, _start, _stop, _wait_healthy,
+                                               isolated_prefect_env)
 
 pytestmark = pytest.mark.slow
 
@@ -60,14 +59,6 @@ def sleepy(seconds: float):
     while time.monotonic() < deadline and not (here / "stop").exists():
         time.sleep(0.5)
 """
-
-
-def _api(api_url: str, path: str, body: dict | None = None) -> dict | list:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{api_url}{path}", data=data, method="GET" if body is None else "POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=20) as response:
-        return json.loads(response.read())
 
 
 def _wait_for(what: str, check: Callable[[], object], timeout: float, logs: dict[str, Path]) -> object:
@@ -110,13 +101,9 @@ def test_a_killed_night_is_crashed_by_the_automation_and_the_queued_night_starts
     port = _free_port()
     home = tmp_path / "prefect-home"
     home.mkdir()
-    api_url = f"http://127.0.0.1:{port}/api"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update({"PREFECT_HOME": str(home), "PREFECT_PROFILES_PATH": str(home / "profiles.toml"),
-                "PREFECT_API_URL": api_url, "PREFECT_SERVER_API_HOST": "127.0.0.1",
-                "PREFECT_SERVER_API_PORT": str(port), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PREFECT_SERVER_UI_ENABLED": "false", "DO_NOT_TRACK": "1",
-                "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS),
+    env = isolated_prefect_env(home, port)
+    api_url = env["PREFECT_API_URL"]
+    env.update({"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS),
                 # A run refused a slot is retried after this (Prefect's default 30 s), workers poll
                 # every 2 s: the test waits on the automation, not on polling intervals.
                 "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "2",
