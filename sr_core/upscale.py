@@ -2,8 +2,10 @@
 
 Interpolation baselines (``bicubic``, ``bilinear``) are MATLAB ``imresize`` from :mod:`sr_core.resize`.
 Keras models (SRCNN, SRResNet, SRGAN or any ``.keras`` file) run tile by tile: the LR image is cut
-into ``tile_size`` squares, each grown by ``tile_pad`` pixels of real image context but never beyond
-the image, so the model's zero ("same") padding falls exactly where it would for the whole image.
+into a grid of nearly equal cores, each grown by ``tile_pad`` pixels of real image context but never
+beyond the image (no window holds more pixels than a ``tile_size`` square grown by ``tile_pad``;
+:func:`plan_uniform_tiles`), so the model's zero ("same") padding falls exactly where it would for
+the whole image.
 Each output tile is cropped back to its core, so tiled inference equals untiled inference whenever
 ``tile_pad`` covers the model's receptive-field radius (to float rounding: within 1 gray level), and
 memory stays bounded by the tile size however large the photo is. :func:`model_upscaler` raises a
